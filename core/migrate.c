@@ -1,0 +1,2 @@
+/* Schema migrations (see migrate.h). */
+#include "migrate.h"
