@@ -14,11 +14,15 @@
 CREATE EXTENSION IF NOT EXISTS btree_gist;
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
 
+-- Roles are cluster-wide: another database's migration may create it at
+-- the same moment, hence the exception handler.
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sidecal_app') THEN
     CREATE ROLE sidecal_app NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
   END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+  NULL;
 END $$;
 -- The owner must be a member to SET ROLE (a superuser already may).
 DO $$

@@ -1,0 +1,246 @@
+/*
+** PostgreSQL connections: the owner connection for migrations and a fixed
+** pool of application-role connections for everything else.
+*/
+#include "db.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define SC_APP_ROLE_DEFAULT "sidecal_app"
+
+struct sc_db_pool {
+  char *url;
+  char *role;
+  int size;
+  PGconn **conns;
+  int *busy;
+  int in_use;
+  long waits;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+};
+
+const char *sc_db_url_from_env(void) {
+  const char *u = getenv("SIDECAL_DATABASE_URL");
+  return (u && *u) ? u : NULL;
+}
+
+static const char *app_role(void) {
+  const char *r = getenv("SIDECAL_APP_ROLE");
+  return (r && *r) ? r : SC_APP_ROLE_DEFAULT;
+}
+
+int sc_db_connect_owner(const char *url, PGconn **out, struct sc_error *err) {
+  PGconn *c = PQconnectdb(url);
+  if (PQstatus(c) != CONNECTION_OK) {
+    sc_error_set(err, SC_EDB, NULL, "cannot connect to PostgreSQL: %s",
+                 PQerrorMessage(c));
+    /* libpq messages end in a newline; keep error lines single. */
+    if (err) err->message[strcspn(err->message, "\n")] = '\0';
+    PQfinish(c);
+    return SC_EDB;
+  }
+  /* Quiet NOTICEs (e.g. "extension already exists") from the log. */
+  PQclear(PQexec(c, "SET client_min_messages = warning"));
+  *out = c;
+  return SC_OK;
+}
+
+static int result_error(PGconn *conn, PGresult *r, struct sc_error *err) {
+  const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+  const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+  int code = SC_EDB;
+  if (state && (!strcmp(state, "23505") || !strcmp(state, "23P01")))
+    code = SC_ECONFLICT;
+  sc_error_set(err, code, NULL, "database error %s: %s", state ? state : "?",
+               msg ? msg : PQerrorMessage(conn));
+  if (err) err->message[strcspn(err->message, "\n")] = '\0';
+  return code;
+}
+
+int sc_db_exec(PGconn *conn, const char *sql, int nparams,
+               const char *const *params, PGresult **res,
+               struct sc_error *err) {
+  PGresult *r = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+  ExecStatusType st = PQresultStatus(r);
+  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+    if (res) *res = r;
+    else PQclear(r);
+    return SC_OK;
+  }
+  int code = result_error(conn, r, err);
+  PQclear(r);
+  if (res) *res = NULL;
+  return code;
+}
+
+/* The simple query protocol, so a migration may hold many statements. */
+int sc_db_run(PGconn *conn, const char *sql, struct sc_error *err) {
+  PGresult *r = PQexec(conn, sql);
+  ExecStatusType st = PQresultStatus(r);
+  int rc = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+               ? SC_OK : result_error(conn, r, err);
+  PQclear(r);
+  return rc;
+}
+
+int sc_db_check_app_role(PGconn *conn, struct sc_error *err) {
+  PGresult *r;
+  int rc = sc_db_exec(conn,
+      "SELECT r.rolname, r.rolsuper, r.rolbypassrls,"
+      " (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+      "   WHERE c.relowner = r.oid AND c.relkind IN ('r','p')"
+      "   AND n.nspname NOT IN ('pg_catalog','information_schema'))"
+      " FROM pg_roles r WHERE r.rolname = current_user",
+      0, NULL, &r, err);
+  if (rc) return rc;
+  if (PQntuples(r) != 1) {
+    PQclear(r);
+    return sc_error_set(err, SC_ESTATE, NULL, "cannot read the current role");
+  }
+  const char *name = PQgetvalue(r, 0, 0);
+  int super = PQgetvalue(r, 0, 1)[0] == 't';
+  int bypass = PQgetvalue(r, 0, 2)[0] == 't';
+  long owned = atol(PQgetvalue(r, 0, 3));
+  if (super || bypass || owned) {
+    sc_error_set(err, SC_ESTATE, NULL,
+        "refusing to run as database role \"%s\": %s; row-level security "
+        "would not bind it (use a role that is not a superuser, has no "
+        "BYPASSRLS and owns no table)", name,
+        super ? "it is a superuser" : bypass ? "it has BYPASSRLS" : "it owns tables");
+    PQclear(r);
+    return SC_ESTATE;
+  }
+  PQclear(r);
+  return SC_OK;
+}
+
+static PGconn *connect_app(const char *url, const char *role,
+                           struct sc_error *err) {
+  PGconn *c;
+  if (sc_db_connect_owner(url, &c, err)) return NULL;
+  char *q = PQescapeIdentifier(c, role, strlen(role));
+  char sql[256];
+  snprintf(sql, sizeof sql, "SET ROLE %s", q ? q : "\"\"");
+  PQfreemem(q);
+  if (sc_db_run(c, sql, err) || sc_db_check_app_role(c, err)) {
+    PQfinish(c);
+    return NULL;
+  }
+  return c;
+}
+
+int sc_db_pool_open(const char *url, int size, struct sc_db_pool **out,
+                    struct sc_error *err) {
+  struct sc_db_pool *p = calloc(1, sizeof *p);
+  if (!p) return sc_error_set(err, SC_ENOMEM, NULL, "out of memory");
+  p->url = strdup(url);
+  p->role = strdup(app_role());
+  p->size = size;
+  p->conns = calloc((size_t)size, sizeof *p->conns);
+  p->busy = calloc((size_t)size, sizeof *p->busy);
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->cv, NULL);
+  for (int i = 0; i < size; i++) {
+    p->conns[i] = connect_app(url, p->role, err);
+    if (!p->conns[i]) {
+      sc_db_pool_close(p);
+      return err ? err->code : SC_EDB;
+    }
+  }
+  *out = p;
+  return SC_OK;
+}
+
+void sc_db_pool_close(struct sc_db_pool *p) {
+  if (!p) return;
+  for (int i = 0; i < p->size; i++)
+    if (p->conns[i]) PQfinish(p->conns[i]);
+  pthread_mutex_destroy(&p->mu);
+  pthread_cond_destroy(&p->cv);
+  free(p->conns);
+  free(p->busy);
+  free(p->url);
+  free(p->role);
+  free(p);
+}
+
+PGconn *sc_db_acquire(struct sc_db_pool *p) {
+  pthread_mutex_lock(&p->mu);
+  int waited = 0;
+  for (;;) {
+    for (int i = 0; i < p->size; i++) {
+      if (!p->busy[i]) {
+        p->busy[i] = 1;
+        p->in_use++;
+        if (waited) p->waits++;
+        pthread_mutex_unlock(&p->mu);
+        if (PQstatus(p->conns[i]) != CONNECTION_OK) {
+          /* The server went away and came back: rebuild this slot. */
+          struct sc_error e;
+          PGconn *fresh = connect_app(p->url, p->role, &e);
+          if (fresh) {
+            PQfinish(p->conns[i]);
+            p->conns[i] = fresh;
+          } else {
+            sc_log_warn("db reconnect failed: %s", e.message);
+          }
+        }
+        return p->conns[i];
+      }
+    }
+    waited = 1;
+    pthread_cond_wait(&p->cv, &p->mu);
+  }
+}
+
+void sc_db_release(struct sc_db_pool *p, PGconn *conn) {
+  pthread_mutex_lock(&p->mu);
+  for (int i = 0; i < p->size; i++) {
+    if (p->conns[i] == conn && p->busy[i]) {
+      /* A connection returned mid-transaction would leak the tenant
+      ** setting into the next borrower's work; roll it back. */
+      if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
+        PGresult *r = PQexec(conn, "ROLLBACK");
+        PQclear(r);
+      }
+      p->busy[i] = 0;
+      p->in_use--;
+      break;
+    }
+  }
+  pthread_cond_signal(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+}
+
+void sc_db_pool_stats(struct sc_db_pool *p, int *in_use, long *waits) {
+  pthread_mutex_lock(&p->mu);
+  if (in_use) *in_use = p->in_use;
+  if (waits) *waits = p->waits;
+  pthread_mutex_unlock(&p->mu);
+}
+
+int sc_db_begin(PGconn *conn, const struct sc_tenant *t, struct sc_error *err) {
+  const char *params[2] = {t->org_id, t->platform_admin ? "on" : "off"};
+  int rc = sc_db_run(conn, "BEGIN", err);
+  if (rc) return rc;
+  rc = sc_db_exec(conn,
+      "SELECT set_config('sidecal.org_id', $1, true),"
+      " set_config('sidecal.platform_admin', $2, true)",
+      2, params, NULL, err);
+  if (rc) sc_db_rollback(conn);
+  return rc;
+}
+
+int sc_db_commit(PGconn *conn, struct sc_error *err) {
+  return sc_db_run(conn, "COMMIT", err);
+}
+
+void sc_db_rollback(PGconn *conn) {
+  PGresult *r = PQexec(conn, "ROLLBACK");
+  PQclear(r);
+}
