@@ -102,15 +102,8 @@ static int decrypt_value(const struct sc_keyring *kr, const char *aad,
   int rc = sc_crypto_decrypt(kr, blob, n, aad, strlen(aad), &plain, &plain_n, err);
   PQfreemem(blob);
   if (rc) return rc;
-  char *s = malloc(plain_n + 1);
-  if (!s) {
-    free(plain);
-    return sc_error_set(err, SC_ENOMEM, NULL, "out of memory");
-  }
-  memcpy(s, plain, plain_n);
-  s[plain_n] = '\0';
-  free(plain);
-  *value = s;
+  /* The crypto layer NUL-terminates plaintext, so it is the string. */
+  *value = (char *)plain;
   return SC_OK;
 }
 

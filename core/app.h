@@ -1,0 +1,25 @@
+/*
+** The daemon's shared state, handed to every HTTP handler as req->app.
+** Everything here is either immutable after start or guarded by its own
+** module (the pool locks itself; config swaps under cfg_lock).
+*/
+#ifndef SC_APP_H
+#define SC_APP_H
+
+#include <pthread.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "db.h"
+
+struct sc_app {
+  struct sc_db_pool *pool;
+  struct sc_keyring *keyring;
+  struct sc_config config;
+  pthread_rwlock_t cfg_lock;
+  const char *config_dir;
+  const char *plugin_dir;
+  const char *version;
+};
+
+#endif

@@ -1,0 +1,183 @@
+/*
+** sidecald start-up, signal loop and shutdown.
+**
+** Signals are blocked in every thread (the mask is set before any thread
+** starts) and taken synchronously by the main thread with sigwait, so no
+** work ever happens inside a signal handler.
+*/
+#include "daemon.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "config_apply.h"
+#include "http.h"
+#include "log.h"
+#include "migrate.h"
+#include "routes.h"
+
+#define SC_VERSION "0.1.0"
+
+struct opts {
+  const char *config_dir;
+  const char *listen;
+  const char *plugin_dir;
+  const char *database_url;
+  const char *keyring;
+  int pool_size;
+  int threads;
+};
+
+static int usage(FILE *f) {
+  fprintf(f,
+      "usage: sidecald [--config-dir DIR] [--listen ADDR:PORT] [--plugin-dir DIR]\n"
+      "                [--database-url URL] [--pool N] [--threads N]\n"
+      "defaults: --config-dir conf.d --listen 127.0.0.1:8080 --plugin-dir build/plugins\n"
+      "          database from SIDECAL_DATABASE_URL, keyring from SIDECAL_MASTER_KEY_FILE\n"
+      "          (default var/master.keyring)\n");
+  return f == stdout ? 0 : 2;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o) {
+  static const struct option longopts[] = {
+    {"config-dir", required_argument, NULL, 'c'}, {"listen", required_argument, NULL, 'l'},
+    {"plugin-dir", required_argument, NULL, 'p'}, {"database-url", required_argument, NULL, 'd'},
+    {"pool", required_argument, NULL, 'n'}, {"threads", required_argument, NULL, 't'},
+    {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
+  *o = (struct opts){"conf.d", "127.0.0.1:8080", "build/plugins", sc_db_url_from_env(),
+                     getenv("SIDECAL_MASTER_KEY_FILE"), 8, 0};
+  if (!o->keyring || !*o->keyring) o->keyring = "var/master.keyring";
+  int c;
+  while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    switch (c) {
+    case 'c': o->config_dir = optarg; break;
+    case 'l': o->listen = optarg; break;
+    case 'p': o->plugin_dir = optarg; break;
+    case 'd': o->database_url = optarg; break;
+    case 'n': o->pool_size = atoi(optarg); break;
+    case 't': o->threads = atoi(optarg); break;
+    case 'h': return usage(stdout) == 0 ? 1 : 2;
+    case 'V': printf("sidecald %s\n", SC_VERSION); return 1;
+    default: return usage(stderr);
+    }
+  }
+  if (optind < argc || o->pool_size < 1 || o->pool_size > 256 || o->threads < 0) return usage(stderr);
+  return 0;
+}
+
+static int fail(int status, const char *what, const struct sc_error *err) {
+  sc_log_error("event=startup_failed step=%s error=\"%s\"", what, err->message);
+  fprintf(stderr, "sidecald: %s\n", err->message);
+  return status;
+}
+
+/* Migrates with the owner connection; the app pool never holds DDL rights. */
+static int prepare_schema(const char *url, struct sc_error *err) {
+  PGconn *owner;
+  int rc = sc_db_connect_owner(url, &owner, err);
+  if (rc) return rc;
+  int applied = 0;
+  rc = sc_migrate(owner, &applied, err);
+  PQfinish(owner);
+  return rc;
+}
+
+static int apply_config(struct sc_app *app, struct sc_error *err) {
+  PGconn *c = sc_db_acquire(app->pool);
+  struct sc_apply_stats st;
+  int rc = sc_config_apply(c, &app->config, app->keyring, &st, err);
+  sc_db_release(app->pool, c);
+  if (!rc)
+    sc_log_info("event=config_applied organizations=%d locations=%d staff=%d "
+                "event_types=%d connectors=%d secrets_written=%d "
+                "secrets_unresolved=%d deactivated=%d",
+                st.organizations, st.locations, st.staff, st.event_types,
+                st.connectors, st.secrets_written, st.secrets_unresolved,
+                st.deactivated);
+  return rc;
+}
+
+/* SIGHUP: re-read conf.d/ and apply it; any error keeps what runs now. */
+static void reload_config(struct sc_app *app) {
+  struct sc_config fresh = {0};
+  struct sc_error err;
+  if (sc_config_load_dir(app->config_dir, &fresh, &err)) {
+    sc_log_error("event=reload_rejected error=\"%s\"", err.message);
+    return;
+  }
+  pthread_rwlock_wrlock(&app->cfg_lock);
+  struct sc_config old = app->config;
+  app->config = fresh;
+  if (apply_config(app, &err)) {
+    app->config = old;
+    pthread_rwlock_unlock(&app->cfg_lock);
+    sc_log_error("event=reload_rejected error=\"%s\"", err.message);
+    sc_config_free(&fresh);
+    return;
+  }
+  pthread_rwlock_unlock(&app->cfg_lock);
+  sc_config_free(&old);
+  sc_log_info("event=reloaded");
+}
+
+static void wait_for_stop(struct sc_app *app, const sigset_t *set) {
+  for (;;) {
+    int sig = 0;
+    if (sigwait(set, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      reload_config(app);
+      continue;
+    }
+    sc_log_info("event=stopping signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    return;
+  }
+}
+
+static int run(const struct opts *o, struct sc_app *app, const sigset_t *set) {
+  struct sc_error err = {0};
+  if (sc_config_load_dir(o->config_dir, &app->config, &err)) return fail(2, "config", &err);
+  if (!o->database_url) {
+    sc_error_set(&err, SC_EINVAL, NULL, "no database: set SIDECAL_DATABASE_URL or pass --database-url (scripts/run does this for you)");
+    return fail(2, "database", &err);
+  }
+  if (prepare_schema(o->database_url, &err)) return fail(1, "schema", &err);
+  if (sc_keyring_load(o->keyring, &app->keyring, &err)) return fail(1, "keyring", &err);
+  if (sc_db_pool_open(o->database_url, o->pool_size, &app->pool, &err)) return fail(1, "database_role", &err);
+  if (apply_config(app, &err)) return fail(2, "config_apply", &err);
+  struct sc_http_config hc = {.listen = o->listen, .threads = o->threads,
+                              .routes = sc_routes, .app = app};
+  struct sc_http_server *srv;
+  if (sc_http_start(&hc, &srv, &err)) return fail(1, "listen", &err);
+  sc_log_info("event=started version=%s listen=%s port=%d config_dir=%s",
+              SC_VERSION, o->listen, sc_http_port(srv), o->config_dir);
+  wait_for_stop(app, set);
+  sc_http_stop(srv);
+  sc_log_info("event=stopped");
+  return 0;
+}
+
+int sc_daemon_main(int argc, char **argv) {
+  struct opts o;
+  int rc = parse_opts(argc, argv, &o);
+  if (rc) return rc == 1 ? 0 : rc;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  struct sc_app app = {.config_dir = o.config_dir, .plugin_dir = o.plugin_dir,
+                       .version = SC_VERSION};
+  pthread_rwlock_init(&app.cfg_lock, NULL);
+  rc = run(&o, &app, &set);
+  sc_db_pool_close(app.pool);
+  sc_keyring_free(app.keyring);
+  sc_config_free(&app.config);
+  pthread_rwlock_destroy(&app.cfg_lock);
+  return rc;
+}

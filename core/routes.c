@@ -1,0 +1,11 @@
+/*
+** Route table. Handlers live in api_<area>.c files.
+*/
+#include "routes.h"
+
+#include "api_health.h"
+
+const struct sc_http_route sc_routes[] = {
+  {"GET", "/health", sc_api_health},
+  {NULL, NULL, NULL},
+};
