@@ -112,6 +112,27 @@ static void assert_decrypt_fails(const struct sc_keyring *kr,
   g_assert_cmpuint(plain_n, ==, 0);
 }
 
+static char *b64_of(size_t len, unsigned char fill) {
+  unsigned char raw[64];
+  memset(raw, fill, sizeof raw);
+  return g_base64_encode(raw, len);
+}
+
+static char *expand(const char *tmpl) {
+  char *h = b64_of(32, 0x11), *k = b64_of(32, 0x22), *s = b64_of(16, 0x33);
+  GString *g = g_string_new(NULL);
+  for (const char *p = tmpl; *p; p++) {
+    if (p[0] == '%' && p[1] == 'H') g_string_append(g, h), p++;
+    else if (p[0] == '%' && p[1] == 'K') g_string_append(g, k), p++;
+    else if (p[0] == '%' && p[1] == 'S') g_string_append(g, s), p++;
+    else g_string_append_c(g, *p);
+  }
+  g_free(h);
+  g_free(k);
+  g_free(s);
+  return g_string_free(g, FALSE);
+}
+
 /* ---- blobs -------------------------------------------------------------- */
 
 static void test_roundtrip(struct fixture *fx, gconstpointer data) {
@@ -275,8 +296,13 @@ static void test_bad_version(struct fixture *fx, gconstpointer data) {
                        "unsupported ciphertext format version 2 (this build "
                        "reads version 1)");
   /* A short blob of another version reports the version, not truncation. */
-  assert_decrypt_fails(kr, blob, 3, NULL,
-                       "unsupported ciphertext format version 2 (this build "
+  for (size_t len = 1; len <= 3; len++)
+    assert_decrypt_fails(kr, blob, len, NULL,
+                         "unsupported ciphertext format version 2 (this build "
+                         "reads version 1)");
+  blob[0] = 0;
+  assert_decrypt_fails(kr, blob, n, NULL,
+                       "unsupported ciphertext format version 0 (this build "
                        "reads version 1)");
   char id[SC_CRYPTO_KEY_ID_MAX] = "unchanged";
   g_assert_cmpint(sc_crypto_blob_key_id(blob, n, id, sizeof id), ==,
@@ -311,13 +337,28 @@ static void test_unknown_key_and_wrong_keyring(struct fixture *fx,
   encrypt_ok(other, "token", 5, AAD, &blob, &n);
   assert_decrypt_fails(two, blob, n, AAD, AUTH_FAIL);
   free(blob);
-  /* Relabelling a k2 blob as k1 (a key this keyring has) fails too: the
-  ** header is authenticated along with the AAD. */
-  encrypt_ok(two, "token", 5, AAD, &blob, &n);
+  /* Relabelling a k2 blob as k1 fails even when both ids hold the same
+  ** secret: the header is authenticated along with the AAD. */
+  char *same = expand("hmac %H\nkey k1 %K\nkey k2 %K\n");
+  char *same_path = g_build_filename(fx->dir, "same.keys", NULL);
+  write_mode(same_path, same, strlen(same), 0600);
+  struct sc_keyring *twins = NULL;
+  g_assert_cmpint(sc_keyring_load(same_path, &twins, &err), ==, SC_OK);
+  encrypt_ok(twins, "token", 5, AAD, &blob, &n);
   g_assert_cmpint(blob[4], ==, 2);
   blob[4] = 1;
-  assert_decrypt_fails(two, blob, n, AAD, AUTH_FAIL);
+  assert_decrypt_fails(twins, blob, n, AAD, AUTH_FAIL);
+  blob[4] = 2;
+  unsigned char *plain;
+  size_t plain_n;
+  g_assert_cmpint(sc_crypto_decrypt(twins, blob, n, AAD, strlen(AAD), &plain,
+                                    &plain_n, &err), ==, SC_OK);
+  sc_crypto_free_secret(plain, plain_n);
   free(blob);
+  sc_keyring_free(twins);
+  g_unlink(same_path);
+  g_free(same_path);
+  g_free(same);
   sc_keyring_free(other);
   sc_keyring_free(two);
   g_unlink(other_path);
@@ -325,12 +366,6 @@ static void test_unknown_key_and_wrong_keyring(struct fixture *fx,
 }
 
 /* ---- keyring file ------------------------------------------------------- */
-
-static char *b64_of(size_t len, unsigned char fill) {
-  unsigned char raw[64];
-  memset(raw, fill, sizeof raw);
-  return g_base64_encode(raw, len);
-}
 
 static void test_create(struct fixture *fx, gconstpointer data) {
   (void)data;
@@ -431,21 +466,6 @@ struct parse_case {
   int code;
   const char *message; /* after "PATH" */
 };
-
-static char *expand(const char *tmpl) {
-  char *h = b64_of(32, 0x11), *k = b64_of(32, 0x22), *s = b64_of(16, 0x33);
-  GString *g = g_string_new(NULL);
-  for (const char *p = tmpl; *p; p++) {
-    if (p[0] == '%' && p[1] == 'H') g_string_append(g, h), p++;
-    else if (p[0] == '%' && p[1] == 'K') g_string_append(g, k), p++;
-    else if (p[0] == '%' && p[1] == 'S') g_string_append(g, s), p++;
-    else g_string_append_c(g, *p);
-  }
-  g_free(h);
-  g_free(k);
-  g_free(s);
-  return g_string_free(g, FALSE);
-}
 
 static const struct parse_case parse_cases[] = {
   {"", SC_EINVAL, ": no hmac line; the keyring is incomplete"},
