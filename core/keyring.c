@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -538,9 +539,18 @@ int sc_keyring_add_key(const char *path, char *new_id, size_t idlen,
     return sc_error_set(err, SC_EINVAL, NULL,
                         "key id buffer too small (%zu bytes; need %d)", idlen,
                         SC_CRYPTO_KEY_ID_MAX);
+  /* Rotate the file a symlink points to, not replace the link with a copy. */
+  struct stat st;
+  char *real = NULL;
+  if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) &&
+      (real = realpath(path, NULL)) != NULL)
+    path = real;
   int lockfd;
   int rc = lock_dir(path, &lockfd, err);
-  if (rc != SC_OK) return rc;
+  if (rc != SC_OK) {
+    free(real);
+    return rc;
+  }
   char *buf;
   size_t len;
   struct sc_keyring *kr = NULL;
@@ -563,6 +573,7 @@ int sc_keyring_add_key(const char *path, char *new_id, size_t idlen,
   free(buf);
 out_lock:
   close(lockfd);
+  free(real);
   return rc;
 }
 

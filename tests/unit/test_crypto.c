@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "crypto.h"
 
@@ -681,6 +682,26 @@ static void test_add_key_exhausted(struct fixture *fx, gconstpointer data) {
   g_free(body);
 }
 
+static void test_add_key_symlink(struct fixture *fx, gconstpointer data) {
+  (void)data;
+  struct sc_error err = {0};
+  char *real = g_build_filename(fx->dir, "real.keys", NULL);
+  g_assert_cmpint(sc_keyring_create(real, &err), ==, SC_OK);
+  g_assert_cmpint(symlink("real.keys", fx->path), ==, 0);
+  char id[SC_CRYPTO_KEY_ID_MAX];
+  g_assert_cmpint(sc_keyring_add_key(fx->path, id, sizeof id, &err), ==, SC_OK);
+  g_assert_cmpstr(id, ==, "k2");
+  struct stat st;
+  g_assert_cmpint(lstat(fx->path, &st), ==, 0);
+  g_assert_true(S_ISLNK(st.st_mode));
+  struct sc_keyring *kr = NULL;
+  g_assert_cmpint(sc_keyring_load(real, &kr, &err), ==, SC_OK);
+  g_assert_cmpstr(sc_keyring_active_id(kr), ==, "k2");
+  g_assert_cmpuint(file_mode(real), ==, 0600);
+  sc_keyring_free(kr);
+  g_free(real);
+}
+
 /* Concurrent rotations must not lose a key: each gets its own number. */
 static gpointer rotate_thread(gpointer path) {
   char *id = g_malloc(SC_CRYPTO_KEY_ID_MAX);
@@ -871,6 +892,7 @@ int main(int argc, char **argv) {
   ADD("/keyring/add_key", test_add_key);
   ADD("/keyring/add_key_small_buffer", test_add_key_small_buffer);
   ADD("/keyring/add_key_exhausted", test_add_key_exhausted);
+  ADD("/keyring/add_key_symlink", test_add_key_symlink);
   ADD("/keyring/add_key_concurrent", test_add_key_concurrent);
   ADD("/crypto/seed_hash", test_seed_hash);
   g_test_add_func("/crypto/sha256_vector", test_sha256_vector);
