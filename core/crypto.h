@@ -1,5 +1,6 @@
 /*
-** Secrets at rest: a master keyring file and AES-256-GCM blobs.
+** Secrets at rest: a master keyring file (core/keyring.c) and AES-256-GCM
+** blobs (core/crypto.c).
 **
 ** Keyring file (path from SIDECAL_MASTER_KEY_FILE in production; every
 ** function here takes the path explicitly). Text, one entry per line:
@@ -74,7 +75,8 @@ void sc_keyring_free(struct sc_keyring *kr);
 ** re-encrypted. Atomic (temp file + fsync + rename); the rest of the file,
 ** comments included, is kept byte for byte. Writes the new id into new_id
 ** (idlen >= SC_CRYPTO_KEY_ID_MAX is always enough). Holds an flock on the
-** keyring's directory so two concurrent rotations cannot lose a key.
+** keyring's directory so two concurrent rotations cannot lose a key. A
+** symlinked path rotates the link's target and keeps the link.
 ** Keyrings already loaded keep their old view: reload after this. */
 int sc_keyring_add_key(const char *path, char *new_id, size_t idlen,
                        struct sc_error *err);
@@ -132,9 +134,11 @@ int sc_crypto_sha256(const void *data, size_t n,
 /* Wipes n bytes (OPENSSL_cleanse) and frees p. NULL is allowed. */
 void sc_crypto_free_secret(void *p, size_t n);
 
-/* sidecalctl create-master-key [PATH]: creates a keyring at PATH, or at
-** $SIDECAL_MASTER_KEY_FILE when PATH is omitted. Exit 2 when the file
-** already exists or no path is given. */
+/* sidecalctl create-master-key [--if-missing] [PATH]: creates a keyring at
+** PATH, or at $SIDECAL_MASTER_KEY_FILE when PATH is omitted. Exit 2 when
+** the file already exists or no path is given. With --if-missing an
+** existing keyring is loaded instead (exit 0 when valid, 2 with the load
+** error otherwise), so scripts/run can call it on every start. */
 int sc_cmd_create_master_key(int argc, char **argv);
 
 #endif
