@@ -3,6 +3,7 @@
 ** belongs to; this file only routes argv to it.
 */
 #include "ctl_cmds.h"
+#include "crypto.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,8 @@ struct sc_cmd {
 
 static const struct sc_cmd commands[] = {
   /* -- commands -- */
+  {"create-master-key", "create-master-key [--if-missing] [PATH]  create the "
+   "master keyring (default $SIDECAL_MASTER_KEY_FILE)", sc_cmd_create_master_key},
   {NULL, NULL, NULL},
 };
 
