@@ -4,6 +4,7 @@
 */
 #include "ctl_cmds.h"
 #include "crypto.h"
+#include "ctl_db.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,9 @@ static const struct sc_cmd commands[] = {
   /* -- commands -- */
   {"create-master-key", "create-master-key [--if-missing] [PATH]  create the "
    "master keyring (default $SIDECAL_MASTER_KEY_FILE)", sc_cmd_create_master_key},
+  {"migrate", "migrate  apply missing schema migrations ($SIDECAL_DATABASE_URL)", sc_cmd_migrate},
+  {"rotate-master-key", "rotate-master-key  add a master key and re-encrypt every stored secret",
+   sc_cmd_rotate_master_key},
   {NULL, NULL, NULL},
 };
 
