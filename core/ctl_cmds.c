@@ -3,6 +3,7 @@
 ** belongs to; this file only routes argv to it.
 */
 #include "ctl_cmds.h"
+#include "config.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@ struct sc_cmd {
 
 static const struct sc_cmd commands[] = {
   /* -- commands -- */
+  {"config", "config check DIR  validate conf.d/ YAML without a database", sc_cmd_config},
   {NULL, NULL, NULL},
 };
 
