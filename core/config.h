@@ -18,11 +18,13 @@
 #ifndef SC_CONFIG_H
 #define SC_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <json-c/json.h>
 
 #include "error.h"
 
+/* 1-based line and column of the YAML node (as in messages). */
 struct sc_conf_pos {
   int line;
   int col;
@@ -135,6 +137,7 @@ struct sc_conf_event_type {
 
 struct sc_conf_org {
   char *file;  /* path as read, used in messages */
+  struct sc_conf_pos pos; /* of organization.slug */
   char *slug;
   char *name;
   struct sc_conf_location *locations;
@@ -163,5 +166,28 @@ void sc_config_org_free(struct sc_conf_org *org);
 ** of a file stripped). Errors name the reference but never print a value. */
 int sc_config_resolve_secret(const char *ref, char **value,
                              struct sc_error *err);
+
+/* Lookups by slug in a parsed organization; NULL when absent. */
+const struct sc_conf_location *sc_config_find_location(
+    const struct sc_conf_org *org, const char *slug);
+const struct sc_conf_staff *sc_config_find_staff(const struct sc_conf_org *org,
+                                                 const char *slug);
+bool sc_config_staff_works_at(const struct sc_conf_staff *st,
+                              const char *location);
+
+/* Secret references. is_secret_ref: starts with "env:" or "file:".
+** secret_ref_problem: NULL when well formed, else why not (the message
+** never contains anything but the reference itself). secret_key_name: the
+** settings key looks like it holds a secret (token, password, ...), so an
+** inline value is refused. */
+bool sc_config_is_secret_ref(const char *s);
+const char *sc_config_secret_ref_problem(const char *ref);
+bool sc_config_secret_key_name(const char *key);
+
+/* sidecalctl config check DIR: validate without a database. Prints
+** "ok: N organizations, ..." (exit 0) or the error line on stderr (exit 2).
+** sc_cmd_config routes "config SUBCOMMAND ..." (argv[0] = "config"). */
+int sc_cmd_config(int argc, char **argv);
+int sc_cmd_config_check(int argc, char **argv);
 
 #endif

@@ -30,7 +30,7 @@ static json_object *jstr(const char *s) {
 }
 
 static json_object *jhhmm(int minutes) {
-  char buf[8];
+  char buf[24];
   snprintf(buf, sizeof buf, "%02d:%02d", minutes / 60, minutes % 60);
   return json_object_new_string(buf);
 }

@@ -5,6 +5,7 @@
 #include "ctl_cmds.h"
 #include "crypto.h"
 #include "ctl_db.h"
+#include "config.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +23,7 @@ static const struct sc_cmd commands[] = {
   {"migrate", "migrate  apply missing schema migrations ($SIDECAL_DATABASE_URL)", sc_cmd_migrate},
   {"rotate-master-key", "rotate-master-key  add a master key and re-encrypt every stored secret",
    sc_cmd_rotate_master_key},
+  {"config", "config check DIR  validate conf.d/ YAML without a database", sc_cmd_config},
   {NULL, NULL, NULL},
 };
 
