@@ -12,6 +12,7 @@ int sc_error_set(struct sc_error *err, int code, const char *field,
   if (!err) return code;
   err->code = code;
   snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+  err->kind[0] = '\0';
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(err->message, sizeof err->message, fmt, ap);
@@ -24,6 +25,13 @@ void sc_error_clear(struct sc_error *err) {
   err->code = SC_OK;
   err->field[0] = '\0';
   err->message[0] = '\0';
+  err->kind[0] = '\0';
+}
+
+int sc_error_kind(struct sc_error *err, const char *kind) {
+  if (!err) return SC_EINTERNAL;
+  snprintf(err->kind, sizeof err->kind, "%s", kind);
+  return err->code;
 }
 
 const char *sc_status_name(int code) {
@@ -37,6 +45,7 @@ const char *sc_status_name(int code) {
   case SC_ECRYPTO: return "crypto";
   case SC_ENOMEM: return "out_of_memory";
   case SC_ESTATE: return "state";
+  case SC_EPRECONDITION: return "precondition_failed";
   default: return "internal";
   }
 }

@@ -21,13 +21,15 @@ enum sc_status {
   SC_ECRYPTO = -6,    /* tampered ciphertext, unknown key id */
   SC_ENOMEM = -7,
   SC_ESTATE = -8,     /* refused in this state (schema too new, bad role) */
-  SC_EINTERNAL = -9
+  SC_EINTERNAL = -9,
+  SC_EPRECONDITION = -10  /* If-Match no longer matches (HTTP 412) */
 };
 
 struct sc_error {
   int code;
   char field[128];     /* JSON path or key path, "" when not applicable */
   char message[1024];
+  char kind[48];       /* machine code for API clients ("slot_taken"), or "" */
 };
 
 /* Sets err (when non-NULL) and returns code, so callers can write
@@ -36,6 +38,9 @@ int sc_error_set(struct sc_error *err, int code, const char *field,
                  const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void sc_error_clear(struct sc_error *err);
+/* Tags an error already set with a machine-readable API code; returns its
+** code so it can end a `return` statement. */
+int sc_error_kind(struct sc_error *err, const char *kind);
 const char *sc_status_name(int code);
 
 #endif

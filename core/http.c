@@ -74,6 +74,7 @@ void sc_http_from_error(struct sc_http_resp *resp, const struct sc_error *err) {
   case SC_ECONFLICT: status = 409; code = "conflict"; break;
   case SC_ESTATE: status = 409; code = "conflict"; break;
   case SC_EDB: status = 503; code = "database_unavailable"; break;
+  case SC_EPRECONDITION: status = 412; code = "precondition_failed"; break;
   default: break;
   }
   /* Internal details stay in the log, not in the response. */
@@ -85,7 +86,8 @@ void sc_http_from_error(struct sc_http_resp *resp, const struct sc_error *err) {
                                 : "internal error");
     return;
   }
-  sc_http_error(resp, status, code, err->field, "%s", err->message);
+  sc_http_error(resp, status, *err->kind ? err->kind : code, err->field, "%s",
+                err->message);
 }
 
 const char *sc_http_header(const struct sc_http_req *req, const char *name) {

@@ -40,6 +40,11 @@ CREATE FUNCTION sc_is_platform_admin() RETURNS boolean
   LANGUAGE sql STABLE PARALLEL SAFE
   AS $$ SELECT coalesce(current_setting('sidecal.platform_admin', true), '') = 'on' $$;
 
+-- API timestamps: UTC with Z, whatever the session's TimeZone.
+CREATE FUNCTION sc_utc(ts timestamptz) RETURNS text
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$ SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') $$;
+
 CREATE TYPE appointment_status AS ENUM (
   'SCHEDULED', 'CONFIRMED', 'RESCHEDULED', 'CANCELLED', 'NO_SHOW',
   'COMPLETED', 'IN_PROGRESS');
@@ -393,4 +398,4 @@ BEGIN
   END LOOP;
 END $$;
 
-GRANT EXECUTE ON FUNCTION sc_current_org(), sc_is_platform_admin() TO sidecal_app;
+GRANT EXECUTE ON FUNCTION sc_current_org(), sc_is_platform_admin(), sc_utc(timestamptz) TO sidecal_app;
