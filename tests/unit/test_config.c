@@ -406,6 +406,20 @@ static void test_yaml_syntax_error(void) {
                "column 3)");
 }
 
+static void test_tab_indentation(void) {
+  expect_error("organization:\n  slug: acme\n\tname: Acme\n",
+               "3:1: YAML syntax error: found a tab character that violates "
+               "indentation (while scanning a plain scalar that starts at "
+               "line 2, column 9)");
+}
+
+/* libyaml's reader reports a byte offset; the message still gives a line
+** and column (the byte that broke the sequence). */
+static void test_invalid_utf8(void) {
+  expect_error("organization:\n  slug: acme\n  name: Caf\xe9 Ltd\n",
+               "3:13: YAML syntax error: invalid trailing UTF-8 octet");
+}
+
 static void test_empty_file(void) {
   expect_error("# nothing here yet\n",
                "1:1: empty file; expected organization:, locations:, staff: "
@@ -868,6 +882,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/config/bad/colour", test_bad_colour);
   g_test_add_func("/config/bad/duplicate_key", test_duplicate_key);
   g_test_add_func("/config/bad/yaml_syntax", test_yaml_syntax_error);
+  g_test_add_func("/config/bad/tab_indentation", test_tab_indentation);
+  g_test_add_func("/config/bad/invalid_utf8", test_invalid_utf8);
   g_test_add_func("/config/bad/empty_file", test_empty_file);
   g_test_add_func("/config/bad/missing_organization",
                   test_missing_organization);
