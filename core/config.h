@@ -153,7 +153,8 @@ struct sc_config {
   size_t n_orgs;
 };
 
-/* Parse one file into *org (zeroed on entry). */
+/* Parse one file into *org (zeroed on entry; on error freed and left
+** zeroed). */
 int sc_config_load_file(const char *path, struct sc_conf_org *org,
                         struct sc_error *err);
 /* Parse a whole directory; organization slugs must be unique across files. */

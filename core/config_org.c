@@ -9,7 +9,6 @@
 #include "config_parse.h"
 
 #include <glib.h>
-#include <limits.h>
 #include <string.h>
 
 #include "config_values.h"

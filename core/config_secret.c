@@ -4,8 +4,8 @@
 ** reference, and resolving a reference to its value. No message here ever
 ** contains a secret value.
 */
-#include <ctype.h>
 #include <errno.h>
+#include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,13 +35,11 @@ bool sc_config_secret_key_name(const char *key) {
   static const char *const words[] = {"secret",  "token",       "password",
                                       "api_key", "apikey",      "private_key",
                                       "client_secret", NULL};
-  size_t n = strlen(key);
-  char *low = malloc(n + 1);
-  if (!low) return true;
-  for (size_t i = 0; i <= n; i++) low[i] = (char)tolower((unsigned char)key[i]);
+  char *low = g_ascii_strdown(key, -1);
   bool hit = false;
-  for (const char *const *w = words; *w && !hit; w++) hit = strstr(low, *w) != NULL;
-  free(low);
+  for (const char *const *w = words; *w && !hit; w++)
+    hit = strstr(low, *w) != NULL;
+  g_free(low);
   return hit;
 }
 

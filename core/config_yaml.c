@@ -39,16 +39,29 @@ static int err_at_mark(const struct sc_yreader *r, yaml_mark_t mark,
                       mark.line + 1, mark.column + 1, msg);
 }
 
-static int syntax_error(const struct sc_yreader *r, const yaml_parser_t *p) {
+/* Line and column (0-based, in bytes) of a byte offset into text. */
+static yaml_mark_t mark_of_offset(const char *text, size_t len, size_t off) {
+  yaml_mark_t m = {off, 0, 0};
+  for (size_t i = 0; i < off && i < len; i++) {
+    if (text[i] == '\n') {
+      m.line++;
+      m.column = 0;
+    } else {
+      m.column++;
+    }
+  }
+  return m;
+}
+
+static int syntax_error(const struct sc_yreader *r, const yaml_parser_t *p,
+                        const char *text, size_t len) {
   char msg[512];
   const char *problem = p->problem ? p->problem : "unreadable input";
   if (p->error == YAML_READER_ERROR) {
-    /* The reader reports a byte offset, not a mark: it fails before the
-    ** scanner has positioned anything (bad UTF-8, NUL bytes). */
-    snprintf(msg, sizeof msg, "YAML syntax error: %s at byte %zu", problem,
-             p->problem_offset);
-    yaml_mark_t m = {0, 0, 0};
-    return err_at_mark(r, m, msg);
+    /* The reader fails before the scanner has a mark (bad UTF-8, control
+    ** characters) and reports a byte offset instead. */
+    snprintf(msg, sizeof msg, "YAML syntax error: %s", problem);
+    return err_at_mark(r, mark_of_offset(text, len, p->problem_offset), msg);
   }
   if (p->context)
     snprintf(msg, sizeof msg,
@@ -69,7 +82,7 @@ int sc_yreader_load(struct sc_yreader *r, const char *text, size_t len,
     return sc_error_set(r->err, SC_ENOMEM, "", "%s: out of memory", r->file);
   yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
   if (!yaml_parser_load(&parser, &r->doc)) {
-    rc = syntax_error(r, &parser);
+    rc = syntax_error(r, &parser, text, len);
     yaml_parser_delete(&parser);
     return rc;
   }
@@ -80,7 +93,7 @@ int sc_yreader_load(struct sc_yreader *r, const char *text, size_t len,
 
   yaml_document_t second;
   if (!yaml_parser_load(&parser, &second)) {
-    rc = syntax_error(r, &parser);
+    rc = syntax_error(r, &parser, text, len);
     goto done;
   }
   yaml_node_t *extra = yaml_document_get_root_node(&second);
