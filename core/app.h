@@ -12,8 +12,11 @@
 #include "crypto.h"
 #include "db.h"
 
+struct sc_auth;
+
 struct sc_app {
   struct sc_db_pool *pool;
+  struct sc_auth *auth;          /* API key cache (core/auth.h) */
   struct sc_keyring *keyring;
   struct sc_config config;
   pthread_rwlock_t cfg_lock;

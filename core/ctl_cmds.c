@@ -3,6 +3,7 @@
 ** belongs to; this file only routes argv to it.
 */
 #include "ctl_cmds.h"
+#include "auth.h"
 #include "crypto.h"
 #include "ctl_db.h"
 #include "config.h"
@@ -18,6 +19,9 @@ struct sc_cmd {
 
 static const struct sc_cmd commands[] = {
   /* -- commands -- */
+  {"key", "key create --org SLUG --role ROLE [--location SLUG] [--staff SLUG] "
+   "[--expires DATE] [--label TEXT] | key create --platform-admin [--label TEXT] | "
+   "key list [--org SLUG] | key revoke ID  manage API keys", sc_cmd_key},
   {"create-master-key", "create-master-key [--if-missing] [PATH]  create the "
    "master keyring (default $SIDECAL_MASTER_KEY_FILE)", sc_cmd_create_master_key},
   {"migrate", "migrate  apply missing schema migrations ($SIDECAL_DATABASE_URL)", sc_cmd_migrate},

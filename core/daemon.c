@@ -14,13 +14,17 @@
 #include <string.h>
 
 #include "app.h"
+#include "auth.h"
 #include "config_apply.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "migrate.h"
 #include "routes.h"
 
 #define SC_VERSION "0.1.0"
+/* How often batched API key last_used_at times are written. */
+#define SC_AUTH_FLUSH_S 10
 
 struct opts {
   const char *config_dir;
@@ -147,6 +151,10 @@ static int run(const struct opts *o, struct sc_app *app, const sigset_t *set) {
   if (prepare_schema(o->database_url, &err)) return fail(1, "schema", &err);
   if (sc_keyring_load(o->keyring, &app->keyring, &err)) return fail(1, "keyring", &err);
   if (sc_db_pool_open(o->database_url, o->pool_size, &app->pool, &err)) return fail(1, "database_role", &err);
+  /* -- auth: key cache and its usage flusher (closed in sc_daemon_main) -- */
+  if (sc_auth_open(app->pool, &app->auth, &err) ||
+      sc_auth_start_flusher(app->auth, SC_AUTH_FLUSH_S, &err))
+    return fail(1, "auth", &err);
   if (apply_config(app, &err)) return fail(2, "config_apply", &err);
   struct sc_http_config hc = {.listen = o->listen, .threads = o->threads,
                               .routes = sc_routes, .app = app};
@@ -174,10 +182,13 @@ int sc_daemon_main(int argc, char **argv) {
   struct sc_app app = {.config_dir = o.config_dir, .plugin_dir = o.plugin_dir,
                        .version = SC_VERSION};
   pthread_rwlock_init(&app.cfg_lock, NULL);
+  sc_metrics_init();
   rc = run(&o, &app, &set);
+  sc_auth_close(app.auth);  /* before the pool: it flushes last_used_at */
   sc_db_pool_close(app.pool);
   sc_keyring_free(app.keyring);
   sc_config_free(&app.config);
   pthread_rwlock_destroy(&app.cfg_lock);
+  sc_metrics_shutdown();
   return rc;
 }
