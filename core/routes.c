@@ -3,11 +3,18 @@
 */
 #include "routes.h"
 
+#include "api_appointments.h"
 #include "api_health.h"
 #include "api_metrics.h"
 
 const struct sc_http_route sc_routes[] = {
   {"GET", "/health", sc_api_health},
   {"GET", "/metrics", sc_api_metrics},
+  {"GET", "/health/calendar", sc_api_health_calendar},
+  {"GET", "/v1/appointments", sc_api_appointments_list},
+  {"POST", "/v1/appointments", sc_api_appointments_create},
+  {"GET", "/v1/appointments/{id}", sc_api_appointments_get},
+  {"PATCH", "/v1/appointments/{id}", sc_api_appointments_patch},
+  {"POST", "/v1/appointments/{id}/cancel", sc_api_appointments_cancel},
   {NULL, NULL, NULL},
 };
