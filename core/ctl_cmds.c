@@ -3,6 +3,7 @@
 ** belongs to; this file only routes argv to it.
 */
 #include "ctl_cmds.h"
+#include "slots_cli.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@ struct sc_cmd {
 
 static const struct sc_cmd commands[] = {
   /* -- commands -- */
+  {"slots", "slots  read an availability request (JSON) on stdin, print free slots", sc_cmd_slots},
   {NULL, NULL, NULL},
 };
 
