@@ -11,9 +11,9 @@
 #define DAY 86400
 /* Upper bound for every minutes field so that seconds never overflow. */
 #define MAX_MINUTES (SC_AVAIL_MAX_WINDOW_DAYS * 1440)
-/* Occurrences a block may produce before its window (COUNT rules cannot
-** skip ahead), so that a hostile RRULE cannot spin for minutes. */
-#define MAX_SKIPPED 2000000
+/* Occurrences a block may produce before its window, so that a hostile
+** RRULE cannot spin for minutes (an hourly block from 10 years ago is 88k). */
+#define MAX_SKIPPED 1000000
 
 struct span {
   int64_t start, end;
@@ -245,8 +245,8 @@ static int expand_rrule(const struct engine *e, struct block_ctx *c,
   struct sc_tz_map map;
   int rc = sc_tz_map_init(&map, c->tz, lo, hi, err);
   if (rc) goto done;
-  if (rule.count == 0 && lo > c->start_stamp)
-    icalrecur_iterator_set_start(it, ical_from_stamp(lo));
+  /* No icalrecur_iterator_set_start: in libical 3.0 it restarts the
+  ** INTERVAL phase at the new start, so we walk from DTSTART. */
 
   size_t kept = 0, seen = 0;
   bool first = true;
