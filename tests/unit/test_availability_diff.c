@@ -126,8 +126,8 @@ static int pick_minute(GRand *r) {
 
 static void pick_span(GRand *r, int *start, int *end) {
   *start = pick_minute(r);
-  if (*start > 1439) *start = 1439;
   int len = g_rand_int_range(r, 1, 9) * 30 + g_rand_int_range(r, 0, 2) * 7;
+  if (g_rand_int_range(r, 0, 4) == 0) len = g_rand_int_range(r, 1, 240);
   *end = *start + len > 1440 ? 1440 : *start + len;
 }
 
@@ -167,7 +167,11 @@ static void gen_rules(GRand *r, struct rcase *c) {
   c->n_rules = g_rand_int_range(r, 0, 8);
   for (int i = 0; i < c->n_rules; i++) {
     struct sc_avail_rule *x = &c->rules[i];
-    x->day_of_week = g_rand_int_range(r, 0, 7);
+    /* Half the rules fall on a weekday of the window, which is often a
+    ** transition date. */
+    x->day_of_week = g_rand_int_range(r, 0, 2)
+                         ? weekday(pick_date(r, c, 0))
+                         : g_rand_int_range(r, 0, 7);
     pick_span(r, &x->start_min, &x->end_min);
     x->effective_from = g_rand_int_range(r, 0, 4) ? SC_AVAIL_NO_DATE
                                                   : (sc_date)pick_date(r, c, 2);
