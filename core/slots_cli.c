@@ -412,10 +412,11 @@ static int parse_top(json_object *doc, struct request *r,
       (rc = get_date(v, "to", &in->to, err)) ||
       (rc = required(doc, "duration", "", &v, err)) ||
       (rc = get_int(v, "duration", &in->duration, err)) ||
-      (rc = optional_int(doc, "interval", in->duration, &in->interval, err)))
+      (rc = optional_int(doc, "interval", 0, &in->interval, err)))
     return rc;
-  /* The engine reads interval 0 as "duration"; here it is an error. */
-  if (in->interval < 1) return bad(err, "interval", "must be at least 1");
+  /* The engine reads interval 0 as "duration"; given here, it is an error. */
+  if (member(doc, "interval") && in->interval < 1)
+    return bad(err, "interval", "must be at least 1");
   if ((rc = optional_int(doc, "buffer_before", 0, &in->buffer_before, err)) ||
       (rc = optional_int(doc, "buffer_after", 0, &in->buffer_after, err)) ||
       (rc = optional_int(doc, "min_notice", 0, &in->min_notice, err)))
