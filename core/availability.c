@@ -403,8 +403,8 @@ static size_t day_intervals(const struct engine *e, sc_date d) {
   const struct sc_avail_override *o = find_override(e, d);
   size_t n = 0;
   if (o) {
-    memcpy(e->day, o->intervals, o->n_intervals * sizeof *e->day);
     n = o->n_intervals;
+    if (n) memcpy(e->day, o->intervals, n * sizeof *e->day);
   } else {
     int dow = sc_date_weekday(d);
     for (size_t i = 0; i < e->in->n_rules; i++) {
