@@ -316,9 +316,26 @@ static int expand_block(const struct engine *e, size_t idx,
 
 /* ---- busy index ---- */
 
-static int cmp_span(const void *a, const void *b) {
-  const struct span *x = a, *y = b;
-  return (x->start > y->start) - (x->start < y->start);
+/* LSD radix sort by start, 11 bits a pass over (start - min): a 30-day
+** range takes two passes, several times faster than qsort for the
+** thousands of busy intervals a month can hold. tmp holds n spans. */
+static void sort_spans(struct span *v, struct span *tmp, size_t n) {
+  if (n < 2) return;
+  int64_t lo = v[0].start, hi = v[0].start;
+  for (size_t i = 1; i < n; i++) {
+    if (v[i].start < lo) lo = v[i].start;
+    if (v[i].start > hi) hi = v[i].start;
+  }
+  uint64_t range = (uint64_t)hi - (uint64_t)lo;
+  for (int shift = 0; shift < 64 && (range >> shift); shift += 11) {
+    size_t count[2049] = {0};
+    for (size_t i = 0; i < n; i++)
+      count[(((uint64_t)v[i].start - (uint64_t)lo) >> shift & 2047) + 1]++;
+    for (int b = 0; b < 2048; b++) count[b + 1] += count[b];
+    for (size_t i = 0; i < n; i++)
+      tmp[count[((uint64_t)v[i].start - (uint64_t)lo) >> shift & 2047]++] = v[i];
+    memcpy(v, tmp, n * sizeof *v);
+  }
 }
 
 static bool sorted(const struct span *v, size_t n) {
@@ -353,7 +370,8 @@ static int build_busy(struct engine *e, struct sc_error *err) {
     }
   }
   size_t n = in->n_busy + occ.n;
-  e->owned = g_new(struct span, n ? n : 1);
+  /* Twice n: the second half is the radix sort's buffer. */
+  e->owned = g_new(struct span, n ? 2 * n : 1);
   /* sc_avail_busy and span share a layout; copy only what can matter. */
   size_t k = 0;
   for (size_t i = 0; i < in->n_busy; i++)
@@ -368,7 +386,7 @@ static int build_busy(struct engine *e, struct sc_error *err) {
     was_sorted = false;
   }
   g_free(occ.v);
-  if (!was_sorted) qsort(e->owned, k, sizeof *e->owned, cmp_span);
+  if (!was_sorted) sort_spans(e->owned, e->owned + n, k);
   e->busy = e->owned;
   e->n_busy = merge_spans(e->owned, k);
   return SC_OK;

@@ -38,17 +38,41 @@ int sc_date_weekday(sc_date date) {
   return (int)(((date % 7) + 7 + 4) % 7);
 }
 
+/* Process-wide caches, under one lock: zones by name, and each zone's
+** transitions per UTC year, so that building a map costs no GLib lookups
+** once a year has been seen. Only years in [CACHE_FIRST_YEAR,
+** CACHE_LAST_YEAR] are kept, which bounds the memory a caller can make us
+** hold; other years are probed on every use. */
+#define CACHE_FIRST_YEAR 1900
+#define CACHE_LAST_YEAR 2200
+#define YEAR_MAX_TRANSITIONS 16
+
+struct year_table {
+  int32_t offset0;  /* offset at the year's first instant */
+  int n;
+  struct sc_tz_transition t[YEAR_MAX_TRANSITIONS];
+};
+
 static GMutex cache_lock;
-static GHashTable *cache;
+static GHashTable *zones_by_name;  /* char* -> GTimeZone* */
+static GHashTable *years_by_zone;  /* GTimeZone* -> GHashTable(year -> table) */
 
 GTimeZone *sc_tz_get(const char *name) {
   if (!name || !*name) return NULL;
   g_mutex_lock(&cache_lock);
-  if (!cache) cache = g_hash_table_new(g_str_hash, g_str_equal);
-  GTimeZone *tz = g_hash_table_lookup(cache, name);
+  if (!zones_by_name) {
+    zones_by_name = g_hash_table_new(g_str_hash, g_str_equal);
+    years_by_zone = g_hash_table_new(g_direct_hash, g_direct_equal);
+  }
+  GTimeZone *tz = g_hash_table_lookup(zones_by_name, name);
   if (!tz) {
     tz = g_time_zone_new_identifier(name);
-    if (tz) g_hash_table_insert(cache, g_strdup(name), tz);
+    if (tz) {
+      g_hash_table_insert(zones_by_name, g_strdup(name), tz);
+      g_hash_table_insert(years_by_zone, tz,
+                          g_hash_table_new_full(g_direct_hash, g_direct_equal,
+                                                NULL, g_free));
+    }
   }
   g_mutex_unlock(&cache_lock);
   return tz;
@@ -70,28 +94,106 @@ static int64_t find_transition(GTimeZone *tz, int64_t lo, int64_t hi,
   return hi;
 }
 
-int sc_tz_map_init(struct sc_tz_map *map, GTimeZone *tz, int64_t local_from,
-                   int64_t local_to, struct sc_error *err) {
-  map->tz = tz;
-  map->n = 0;
-  int64_t at = local_from - PROBE_MARGIN, end = local_to + PROBE_MARGIN;
-  int32_t off = sc_tz_offset(tz, at);
-  map->offset0 = off;
-  while (at < end) {
-    int64_t next = at + 86400 < end ? at + 86400 : end;
+/* Transitions in (from, to], found by probing once a day. */
+static int probe(GTimeZone *tz, int64_t from, int64_t to, int32_t *offset0,
+                 struct sc_tz_transition *out, int max) {
+  int n = 0;
+  int32_t off = sc_tz_offset(tz, from);
+  *offset0 = off;
+  for (int64_t at = from; at < to;) {
+    int64_t next = at + 86400 < to ? at + 86400 : to;
     int32_t off_next = sc_tz_offset(tz, next);
     if (off_next != off) {
-      if (map->n == SC_TZ_MAX_TRANSITIONS)
-        return sc_error_set(err, SC_EINTERNAL, "",
-                            "time zone %s changes offset too often in range",
-                            g_time_zone_get_identifier(tz));
-      struct sc_tz_transition *t = &map->t[map->n++];
-      t->at = find_transition(tz, at, next, off);
-      t->before = off;
-      t->after = off_next;
+      if (n == max) return -1;
+      out[n].at = find_transition(tz, at, next, off);
+      out[n].before = off;
+      out[n++].after = off_next;
     }
     at = next;
     off = off_next;
+  }
+  return n;
+}
+
+static int year_of(int64_t instant) {
+  int y, m, d;
+  int64_t days = instant >= 0 ? instant / 86400 : -((-instant + 86399) / 86400);
+  sc_date_to_ymd((sc_date)days, &y, &m, &d);
+  return y;
+}
+
+static int64_t year_start(int year) {
+  sc_date d;
+  sc_date_from_ymd(year, 1, 1, &d);
+  return (int64_t)d * 86400;
+}
+
+/* Caller holds cache_lock. NULL when the year is not cacheable. */
+static const struct year_table *year_table(GTimeZone *tz, int year) {
+  if (year < CACHE_FIRST_YEAR || year > CACHE_LAST_YEAR) return NULL;
+  GHashTable *years = years_by_zone ? g_hash_table_lookup(years_by_zone, tz)
+                                    : NULL;
+  if (!years) return NULL;
+  struct year_table *t = g_hash_table_lookup(years, GINT_TO_POINTER(year));
+  if (t) return t;
+  t = g_new0(struct year_table, 1);
+  /* A transition exactly at the year's first instant belongs to it. */
+  t->n = probe(tz, year_start(year) - 1, year_start(year + 1) - 1, &t->offset0,
+               t->t, YEAR_MAX_TRANSITIONS);
+  if (t->n < 0) {
+    g_free(t);
+    return NULL;
+  }
+  g_hash_table_insert(years, GINT_TO_POINTER(year), t);
+  return t;
+}
+
+static int map_error(GTimeZone *tz, struct sc_error *err) {
+  return sc_error_set(err, SC_EINTERNAL, "",
+                      "time zone %s changes offset too often in range",
+                      g_time_zone_get_identifier(tz));
+}
+
+/* Builds the map from cached years; false when a year is not cacheable. */
+static bool map_from_cache(struct sc_tz_map *map, GTimeZone *tz, int64_t lo,
+                           int64_t hi, bool *overflow) {
+  bool ok = true;
+  g_mutex_lock(&cache_lock);
+  for (int y = year_of(lo); ok && y <= year_of(hi); y++) {
+    const struct year_table *t = year_table(tz, y);
+    if (!t) {
+      ok = false;
+      break;
+    }
+    if (y == year_of(lo)) map->offset0 = t->offset0;
+    for (int i = 0; i < t->n; i++) {
+      if (t->t[i].at <= lo) map->offset0 = t->t[i].after;
+      else if (t->t[i].at <= hi) {
+        if (map->n == SC_TZ_MAX_TRANSITIONS) {
+          *overflow = true;
+          ok = false;
+          break;
+        }
+        map->t[map->n++] = t->t[i];
+      }
+    }
+  }
+  g_mutex_unlock(&cache_lock);
+  return ok;
+}
+
+int sc_tz_map_init(struct sc_tz_map *map, GTimeZone *tz, int64_t local_from,
+                   int64_t local_to, struct sc_error *err) {
+  int64_t lo = local_from - PROBE_MARGIN, hi = local_to + PROBE_MARGIN;
+  bool overflow = false;
+  map->tz = tz;
+  map->n = 0;
+  if (map_from_cache(map, tz, lo, hi, &overflow)) return SC_OK;
+  if (overflow) return map_error(tz, err);
+  map->n = probe(tz, lo, hi, &map->offset0, map->t, SC_TZ_MAX_TRANSITIONS);
+  if (map->n < 0) {
+    map->n = 0;
+    return map_error(tz, err);
   }
   return SC_OK;
 }

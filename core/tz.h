@@ -9,6 +9,9 @@
 ** - sc_tz_get() returns a GTimeZone for an IANA name, or NULL when GLib does
 **   not know it. The object is owned by a process-wide cache (thread-safe)
 **   and lives until exit: never unref it. The process TZ is never read.
+**   Zones from sc_tz_get also get a per-year transition cache (years
+**   1900-2200), which makes sc_tz_map_init cost no GLib lookups; any other
+**   GTimeZone works too but is probed with GLib on every map.
 ** - Local stamp -> instant follows RFC 5545 section 3.3.5: an ambiguous time
 **   (autumn fold) is its first occurrence; a nonexistent time (spring gap)
 **   is read with the offset in force before the gap (02:30 on the New York

@@ -541,6 +541,26 @@ static void test_block_rrule_exdate(void) {
               "2026-03-16T10:00:00Z", NULL));
 }
 
+static void test_block_dtstart_off_rule(void) {
+  /* DTSTART Tue 03-03 09:00 with FREQ=WEEKLY;BYDAY=MO: RFC 5545 makes the
+  ** start itself an occurrence, then Mondays: 03-03 and 03-09 blocked.
+  ** Daily 09-10 rules over 03-02..03-10 leave 03-02, 03-04..03-08, 03-10. */
+  struct sc_avail_rule r[7];
+  struct sc_avail_input in = input("UTC", "2026-03-02", "2026-03-10", 60);
+  every_day(r, HM(9, 0), HM(10, 0));
+  in.rules = r;
+  in.n_rules = 7;
+  struct sc_avail_block b[] = {{.start = {2026, 3, 3, 9, 0, 0},
+                                .end = {2026, 3, 3, 10, 0, 0},
+                                .rrule = "FREQ=WEEKLY;BYDAY=MO"}};
+  in.blocks = b;
+  in.n_blocks = 1;
+  FREE(expect(&in, "2026-03-02T09:00:00Z", "2026-03-04T09:00:00Z",
+              "2026-03-05T09:00:00Z", "2026-03-06T09:00:00Z",
+              "2026-03-07T09:00:00Z", "2026-03-08T09:00:00Z",
+              "2026-03-10T09:00:00Z", NULL));
+}
+
 static void test_block_other_zone(void) {
   /* Block 04:00-05:00 New York (EST) = 09:00-10:00Z; rules UTC 09-11. */
   struct sc_avail_rule r[1];
@@ -871,6 +891,7 @@ int main(int argc, char **argv) {
   ADD(override_without_rule);
   ADD(block_single);
   ADD(block_rrule_exdate);
+  ADD(block_dtstart_off_rule);
   ADD(block_other_zone);
   ADD(block_rrule_across_dst);
   ADD(block_started_before_window);
