@@ -15,6 +15,13 @@
 ** RRULE cannot spin for minutes (an hourly block from 10 years ago is 88k). */
 #define MAX_SKIPPED 1000000
 
+/* Dates the engine accepts for windows and blocks: 1900-01-01 ..
+** 2199-12-31. Outside, GDate and the tz year cache lose their footing, and
+** no calendar needs them. */
+#define ERA_FIRST (-25567)
+#define ERA_LAST 84005
+#define ERA_MSG "must be between 1900-01-01 and 2199-12-31"
+
 struct span {
   int64_t start, end;
 };
@@ -88,6 +95,10 @@ static int validate_scalars(const struct sc_avail_input *in,
       (rc = check_minutes(in->buffer_after, 0, "buffer_after", err)) ||
       (rc = check_minutes(in->min_notice, 0, "min_notice", err)))
     return rc;
+  if (in->from < ERA_FIRST || in->from > ERA_LAST)
+    return sc_error_set(err, SC_EINVAL, "from", ERA_MSG);
+  if (in->to < ERA_FIRST || in->to > ERA_LAST)
+    return sc_error_set(err, SC_EINVAL, "to", ERA_MSG);
   if (in->from > in->to)
     return sc_error_set(err, SC_EINVAL, "to", "must not be before from");
   if ((int64_t)in->to - in->from + 1 > SC_AVAIL_MAX_WINDOW_DAYS)
@@ -284,6 +295,10 @@ done:
   return rc;
 }
 
+static bool in_era(int64_t stamp) {
+  return stamp >= (int64_t)ERA_FIRST * DAY && stamp < ((int64_t)ERA_LAST + 1) * DAY;
+}
+
 static int expand_block(const struct engine *e, size_t idx,
                         struct span_list *out, struct sc_error *err) {
   const struct sc_avail_block *b = &e->in->blocks[idx];
@@ -295,8 +310,10 @@ static int expand_block(const struct engine *e, size_t idx,
   int64_t end_stamp;
   if (!sc_local_time_stamp(&b->start, &c.start_stamp))
     return block_error(&c, "start", err, "not a valid date-time");
+  if (!in_era(c.start_stamp)) return block_error(&c, "start", err, ERA_MSG);
   if (!sc_local_time_stamp(&b->end, &end_stamp))
     return block_error(&c, "end", err, "not a valid date-time");
+  if (!in_era(end_stamp)) return block_error(&c, "end", err, ERA_MSG);
   int64_t s0 = sc_tz_to_instant(c.tz, c.start_stamp);
   c.dur = sc_tz_to_instant(c.tz, end_stamp) - s0;
   if (c.dur <= 0) return block_error(&c, "end", err, "must be after start");

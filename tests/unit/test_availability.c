@@ -794,6 +794,12 @@ static void test_errors(void) {
   in.to = in.from + 366;
   expect_error(&in, "to", "window is longer than 366 days");
   in = monday(r);
+  in.from = D("1899-12-31");
+  expect_error(&in, "from", "must be between 1900-01-01 and 2199-12-31");
+  in = monday(r);
+  in.to = D("2200-01-01");
+  expect_error(&in, "to", "must be between 1900-01-01 and 2199-12-31");
+  in = monday(r);
   r[0].end_min = r[0].start_min;
   expect_error(&in, "rules[0].end", "must be after start");
   in = monday(r);
@@ -833,6 +839,9 @@ static void test_block_errors(void) {
   b[0].end.hour = 10;
   expect_error(&in, "blocks[0].end", "must be after start");
   b[0].end.hour = 11;
+  b[0].start.year = 1899;
+  expect_error(&in, "blocks[0].start", "must be between 1900-01-01 and 2199-12-31");
+  b[0].start.year = 2026;
   b[0].start.day = 30;
   b[0].start.month = 2;
   expect_error(&in, "blocks[0].start", "not a valid date-time");

@@ -255,6 +255,9 @@ static void test_bad_dates_and_window(void) {
   expect_bad("{\"timezone\":\"UTC\",\"from\":\"2026-01-01\",\"to\":"
              "\"2027-01-02\",\"duration\":30}",
              "to: window is longer than 366 days");
+  expect_bad("{\"timezone\":\"UTC\",\"from\":\"0001-01-01\",\"to\":"
+             "\"0001-01-02\",\"duration\":30}",
+             "from: must be between 1900-01-01 and 2199-12-31");
   expect_bad_with("\"rules\":[{\"day_of_week\":1,\"start\":\"10:00\","
                   "\"end\":\"11:00\",\"effective_until\":\"2026/03/01\"}]",
                   "rules[0].effective_until: expected a date YYYY-MM-DD");
