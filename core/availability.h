@@ -2,14 +2,16 @@
 ** The availability engine: rules, overrides, blocks, busy intervals, event
 ** settings, a window and a clock in; sorted free slots out. Pure: no I/O,
 ** no process TZ, no global state except the read-only GTimeZone cache of
-** tz.h. Thread-safe; one call allocates only its result and one scratch
-** buffer.
+** tz.h (zone names are looked up there, once per process). Thread-safe;
+** a call allocates its result (grown by doubling) and a few scratch
+** buffers, never anything per slot.
 **
 ** Semantics (docs/slots.md has the same in user terms):
 ** - `timezone` is the zone of rules, overrides and their dates.
 **   `window_timezone` (NULL: `timezone`) only says how from/to are read:
 **   a slot is returned when its start lies in [from 00:00, to+1 00:00) of
-**   that zone. Both dates inclusive; at most 366 days.
+**   that zone. Both dates inclusive; at most 366 days; window and block
+**   dates must lie in 1900-01-01 .. 2199-12-31.
 ** - A rule applies to local date D (in `timezone`) when D's weekday
 **   (0 = Sunday) is day_of_week and D lies in [effective_from,
 **   effective_until] (SC_AVAIL_NO_DATE: unbounded). start/end are minutes
@@ -30,12 +32,15 @@
 **   honoured). Every occurrence lasts the block's own end instant minus
 **   start instant. An exdate removes the occurrence whose local start equals
 **   it exactly; other exdates are ignored. The start itself is the first
-**   occurrence, as in RFC 5545. At most SC_AVAIL_MAX_OCCURRENCES
-**   occurrences per block may touch the window.
+**   occurrence, as in RFC 5545 (but with COUNT, libical counts only the
+**   occurrences that match the rule, so a DTSTART off the rule adds one).
+**   At most SC_AVAIL_MAX_OCCURRENCES occurrences per block may touch the
+**   window.
 ** - Output: slots sorted by start, each start instant once (when two dates
 **   yield the same instant, the earlier date keeps it). Each slot carries
 **   the local date (in `timezone`) of the rule day that produced it: use it
-**   for per-day caps and caches.
+**   for per-day caps and caches. For "any staff" run one call per staff
+**   member and merge the sorted arrays by start.
 **
 ** Performance: busy intervals are copied once per call and radix-sorted
 ** unless already sorted by start (loading them ORDER BY start saves ~7 us
@@ -48,8 +53,9 @@
 ** Errors: SC_EINVAL with err->field set to the JSON path of the offending
 ** input as `sidecalctl slots` names it ("timezone", "rules[2].end",
 ** "blocks[0].rrule", "busy[5].end", "overrides[1].date", "to", ...) and a
-** message such as "unknown time zone \"Mars/Base\"". SC_ENOMEM,
-** SC_EINTERNAL otherwise. On error *out is left empty (no free needed, but
+** message such as "unknown time zone \"Mars/Base\"". SC_EINTERNAL only if
+** a zone changes offset more than SC_TZ_MAX_TRANSITIONS times around the
+** window. On error *out is left empty (no free needed, but
 ** sc_avail_result_free is safe).
 */
 #ifndef SC_AVAILABILITY_H
