@@ -235,62 +235,72 @@ static int block_error(const struct block_ctx *c, const char *key,
   return sc_error_set(err, SC_EINVAL, f, "%s", msg);
 }
 
-static int expand_rrule(const struct engine *e, struct block_ctx *c,
-                        struct span_list *out, struct sc_error *err) {
+/* Parses the block's RRULE into an iterator from its start; NULL (with
+** err set) when libical rejects it. */
+static icalrecur_iterator *rrule_iterator(const struct block_ctx *c,
+                                          struct sc_error *err) {
   icalerror_clear_errno();
   struct icalrecurrencetype rule = icalrecurrencetype_from_string(c->b->rrule);
-  if (rule.freq == ICAL_NO_RECURRENCE)
-    return block_error(c, "rrule", err, "invalid RRULE");
+  if (rule.freq == ICAL_NO_RECURRENCE) {
+    block_error(c, "rrule", err, "invalid RRULE");
+    return NULL;
+  }
   if (!icaltime_is_null_time(rule.until) && icaltime_is_utc(rule.until)) {
     /* A UTC UNTIL bounds instants; our iteration is in local time. */
     int64_t u = icaltime_as_timet(rule.until);
     rule.until = ical_from_stamp(u + sc_tz_offset(c->tz, u));
   }
+  /* No icalrecur_iterator_set_start to skip ahead: in libical 3.0 it
+  ** restarts the INTERVAL phase at the new start, so we walk from DTSTART. */
   icalrecur_iterator *it =
       icalrecur_iterator_new(rule, ical_from_stamp(c->start_stamp));
-  if (!it) return block_error(c, "rrule", err, "invalid RRULE");
+  if (!it) block_error(c, "rrule", err, "invalid RRULE");
+  return it;
+}
 
+/* Adds the occurrence starting at local stamp when it can matter. */
+static int add_occurrence(const struct engine *e, const struct block_ctx *c,
+                          const struct sc_tz_map *map, int64_t stamp,
+                          size_t *kept, struct span_list *out,
+                          struct sc_error *err) {
+  if (excluded(c, stamp)) return SC_OK;
+  int64_t o = sc_tz_map_to_instant(map, stamp);
+  if (o >= e->need_end || o + c->dur <= e->need_start) return SC_OK;
+  if (++*kept > SC_AVAIL_MAX_OCCURRENCES) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "more than %d occurrences in the window",
+             SC_AVAIL_MAX_OCCURRENCES);
+    return block_error(c, "rrule", err, msg);
+  }
+  span_push(out, o, o + c->dur);
+  return SC_OK;
+}
+
+static int expand_rrule(const struct engine *e, struct block_ctx *c,
+                        struct span_list *out, struct sc_error *err) {
   /* Local bounds around the needed instants, wide enough for any offset. */
   int64_t lo = e->need_start - c->dur - 2 * DAY;
   int64_t hi = e->need_end + 2 * DAY;
   struct sc_tz_map map;
   int rc = sc_tz_map_init(&map, c->tz, lo, hi, err);
-  if (rc) goto done;
-  /* No icalrecur_iterator_set_start: in libical 3.0 it restarts the
-  ** INTERVAL phase at the new start, so we walk from DTSTART. */
-
+  if (rc) return rc;
+  icalrecur_iterator *it = rrule_iterator(c, err);
+  if (!it) return SC_EINVAL;
   size_t kept = 0, seen = 0;
-  bool first = true;
-  for (;;) {
+  /* RFC 5545: DTSTART is an occurrence even when the rule skips it;
+  ** libical returns it only when it matches, and never anything before. */
+  if (c->start_stamp >= lo && c->start_stamp <= hi)
+    rc = add_occurrence(e, c, &map, c->start_stamp, &kept, out, err);
+  while (!rc) {
     struct icaltimetype t = icalrecur_iterator_next(it);
     if (icaltime_is_null_time(t)) break;
     int64_t stamp = stamp_from_ical(t);
-    if (first && stamp != c->start_stamp && c->start_stamp >= lo &&
-        !excluded(c, c->start_stamp)) {
-      /* RFC 5545: DTSTART is an occurrence even when the rule skips it. */
-      int64_t o = sc_tz_map_to_instant(&map, c->start_stamp);
-      if (o < e->need_end && o + c->dur > e->need_start)
-        span_push(out, o, o + c->dur);
-    }
-    first = false;
     if (stamp > hi) break;
-    if (++seen > MAX_SKIPPED) {
+    if (++seen > MAX_SKIPPED)
       rc = block_error(c, "rrule", err, "too many occurrences to expand");
-      goto done;
-    }
-    if (stamp < lo || excluded(c, stamp)) continue;
-    int64_t o = sc_tz_map_to_instant(&map, stamp);
-    if (o >= e->need_end || o + c->dur <= e->need_start) continue;
-    if (++kept > SC_AVAIL_MAX_OCCURRENCES) {
-      char msg[96];
-      snprintf(msg, sizeof msg, "more than %d occurrences in the window",
-               SC_AVAIL_MAX_OCCURRENCES);
-      rc = block_error(c, "rrule", err, msg);
-      goto done;
-    }
-    span_push(out, o, o + c->dur);
+    else if (stamp >= lo && stamp != c->start_stamp)
+      rc = add_occurrence(e, c, &map, stamp, &kept, out, err);
   }
-done:
   icalrecur_iterator_free(it);
   return rc;
 }

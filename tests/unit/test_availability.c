@@ -847,6 +847,24 @@ static void test_block_errors(void) {
   expect_error(&in, "blocks[0].start", "not a valid date-time");
 }
 
+static void test_block_expansion_limits(void) {
+  /* Every second from 03-02 00:00: 86,400 occurrences a day, so two days
+  ** pass the 100,000 limit in the window; from 02-15, 1.3M occurrences
+  ** before the window pass the 1,000,000 walk limit first. */
+  struct sc_avail_rule r[1];
+  struct sc_avail_input in = monday(r);
+  in.to = D("2026-03-03");
+  struct sc_avail_block b[] = {{.start = {2026, 3, 2, 0, 0, 0},
+                                .end = {2026, 3, 2, 0, 0, 1},
+                                .rrule = "FREQ=SECONDLY"}};
+  in.blocks = b;
+  in.n_blocks = 1;
+  expect_error(&in, "blocks[0].rrule", "more than 100000 occurrences in the window");
+  b[0].start.month = b[0].end.month = 2;
+  b[0].start.day = b[0].end.day = 15;
+  expect_error(&in, "blocks[0].rrule", "too many occurrences to expand");
+}
+
 static void test_tz_dates(void) {
   /* The date type's epoch and weekday: 1970-01-01 was a Thursday. */
   g_assert_cmpint(D("1970-01-01"), ==, 0);
@@ -920,6 +938,7 @@ int main(int argc, char **argv) {
   ADD(errors);
   ADD(duplicate_override);
   ADD(block_errors);
+  ADD(block_expansion_limits);
   ADD(tz_dates);
   return g_test_run();
 }
