@@ -476,12 +476,12 @@ static json_object *parse_json(const char *text, size_t len,
   json_tokener_free(tok);
   /* Anything but whitespace after the document is an error too. */
   for (size_t i = at; doc && i < len; i++)
-    if (!strchr(" \t\r\n", text[i])) {
+    if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r' &&
+        text[i] != '\n') {
       json_object_put(doc);
       doc = NULL;
       at = i;
     }
-  if (!doc && strlen(text) != len && at > strlen(text)) at = strlen(text);
   if (!doc) sc_error_set(err, SC_EINVAL, "$", "invalid JSON at byte %zu", at);
   return doc;
 }

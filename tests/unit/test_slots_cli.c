@@ -164,6 +164,7 @@ static void test_invalid_json(void) {
   expect_bad("{\"timezone\":", "$: invalid JSON at byte 12");
   expect_bad("{\"timezone\":\"UTC\"} x", "$: invalid JSON at byte 19");
   expect_bad("", "$: invalid JSON at byte 0");
+  expect_bad("{}\n\n", "timezone: required");
   expect_bad("[1,2]", "$: expected an object");
 }
 
