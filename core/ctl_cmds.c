@@ -7,6 +7,7 @@
 #include "crypto.h"
 #include "ctl_db.h"
 #include "config.h"
+#include "slots_cli.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +29,7 @@ static const struct sc_cmd commands[] = {
   {"rotate-master-key", "rotate-master-key  add a master key and re-encrypt every stored secret",
    sc_cmd_rotate_master_key},
   {"config", "config check DIR  validate conf.d/ YAML without a database", sc_cmd_config},
+  {"slots", "slots  read an availability request (JSON) on stdin, print free slots", sc_cmd_slots},
   {NULL, NULL, NULL},
 };
 
