@@ -3,6 +3,7 @@
 ** belongs to; this file only routes argv to it.
 */
 #include "ctl_cmds.h"
+#include "plugin_host.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@ struct sc_cmd {
 
 static const struct sc_cmd commands[] = {
   /* -- commands -- */
+  {"plugins", "plugins describe NAME [--plugin-dir DIR]  print a connector's settings map", sc_cmd_plugins},
   {NULL, NULL, NULL},
 };
 
