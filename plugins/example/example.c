@@ -148,16 +148,23 @@ static uint32_t attendees_of(icalcomponent *c, struct sidecal_attendee *out) {
   return n;
 }
 
-/* Is this occurrence of a series replaced by a RECURRENCE-ID component? */
+/* RECURRENCE-ID as UTC seconds, its TZID resolved against the file's
+** VTIMEZONEs (libical does that when given the component). */
+static time_t recurrence_id_utc(icalcomponent *c) {
+  icalproperty *p = icalcomponent_get_first_property(c, ICAL_RECURRENCEID_PROPERTY);
+  struct icaltimetype t = icalproperty_get_datetime_with_component(p, c);
+  return icaltime_as_timet_with_zone(t, t.zone ? t.zone : icaltimezone_get_utc_timezone());
+}
+
+/* Is this occurrence of a series replaced by a RECURRENCE-ID component?
+** Uses an external iterator: the caller is itself iterating root. */
 static int overridden(icalcomponent *root, const char *uid, time_t start) {
-  for (icalcomponent *c = icalcomponent_get_first_component(root, ICAL_VEVENT_COMPONENT); c;
-       c = icalcomponent_get_next_component(root, ICAL_VEVENT_COMPONENT)) {
+  icalcompiter it = icalcomponent_begin_component(root, ICAL_VEVENT_COMPONENT);
+  for (icalcomponent *c = icalcompiter_deref(&it); c; c = icalcompiter_next(&it)) {
     const char *u = icalcomponent_get_uid(c);
-    if (!u || strcmp(u, uid) ||
-        !icalcomponent_get_first_property(c, ICAL_RECURRENCEID_PROPERTY))
-      continue;
-    struct icaltimetype rid = icalcomponent_get_recurrenceid(c);
-    if (icaltime_as_timet_with_zone(rid, rid.zone ? rid.zone : icaltimezone_get_utc_timezone()) == start)
+    if (u && !strcmp(u, uid) &&
+        icalcomponent_get_first_property(c, ICAL_RECURRENCEID_PROPERTY) &&
+        recurrence_id_utc(c) == start)
       return 1;
   }
   return 0;
@@ -171,8 +178,12 @@ static void on_occurrence(icalcomponent *c, struct icaltime_span *span, void *da
 
   char id[512], etag[64];
   if (x->recurring || x->is_override) {
-    struct icaltimetype t = icaltime_from_timet_with_zone(span->start, 0,
-                                                          icaltimezone_get_utc_timezone());
+    /* An occurrence is named by its original start, so moving it (an
+    ** override) keeps its id. */
+    icaltimezone *utc = icaltimezone_get_utc_timezone();
+    time_t original = span->start;
+    if (x->is_override) original = recurrence_id_utc(c);
+    struct icaltimetype t = icaltime_from_timet_with_zone(original, 0, utc);
     snprintf(id, sizeof id, "%s/%s", x->uid, icaltime_as_ical_string(t));
   } else {
     snprintf(id, sizeof id, "%s", x->uid);
@@ -187,6 +198,15 @@ static void on_occurrence(icalcomponent *c, struct icaltime_span *span, void *da
     struct icaltimetype t = icalproperty_get_lastmodified(lm);
     last_modified = icaltime_as_timet_with_zone(t, icaltimezone_get_utc_timezone());
   }
+  /* libical's span ends a date event at 23:59:59 of its last day; the
+  ** normalized event wants the exclusive end, so use the event's duration
+  ** (one day when a date event has neither DTEND nor DURATION). */
+  int all_day = icalcomponent_get_dtstart(c).is_date;
+  int64_t end = span->end > span->start ? span->end : span->start + 1;
+  if (all_day) {
+    int dur = icaldurationtype_as_int(icalcomponent_get_duration(c));
+    end = span->start + (dur > 0 ? dur : 86400);
+  }
   struct sidecal_attendee attendees[MAX_ATTENDEES];
   struct sidecal_event ev = {
     .struct_size = sizeof ev,
@@ -194,9 +214,9 @@ static void on_occurrence(icalcomponent *c, struct icaltime_span *span, void *da
     .external_id = id,
     .etag = etag,
     .start_utc = span->start,
-    .end_utc = span->end > span->start ? span->end : span->start + 1,
+    .end_utc = end,
     .timezone = tzid_of(c),
-    .all_day = icalcomponent_get_dtstart(c).is_date ? 1u : 0u,
+    .all_day = all_day ? 1u : 0u,
     .n_attendees = attendees_of(c, attendees),
     .attendees = attendees,
     .title = icalcomponent_get_summary(c),
@@ -242,9 +262,9 @@ static int32_t example_list_events(void *instance, const struct sidecal_call_ctx
   struct icaltimetype to = icaltime_from_timet_with_zone(window->end_utc, 0, utc);
   uint64_t seen = 0;
   int stop = 0;
-  for (icalcomponent *c = icalcomponent_get_first_component(root, ICAL_VEVENT_COMPONENT);
-       c && !stop && !*ctx->cancel;
-       c = icalcomponent_get_next_component(root, ICAL_VEVENT_COMPONENT)) {
+  icalcompiter it = icalcomponent_begin_component(root, ICAL_VEVENT_COMPONENT);
+  for (icalcomponent *c = icalcompiter_deref(&it); c && !stop && !*ctx->cancel;
+       c = icalcompiter_next(&it)) {
     const char *uid = icalcomponent_get_uid(c);
     if (!uid) continue; /* RFC 5545 requires UID; without one there is no stable id */
     struct expand x = {
