@@ -478,7 +478,7 @@ static void test_example_connector(void) {
   pt_connector_free(c);
   g_free(json);
   g_free(ics_path);
-  sc_plugin_free(p, 1);
+  sc_plugin_free(p, pt_may_unload());
   pt_dirs_free(&d);
 }
 
