@@ -17,6 +17,9 @@
 ** full sync (cursor NULL) - the same protocol a provider with sync tokens
 ** uses when its token has expired.
 */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* strdup, st_mtim, strncasecmp */
+#endif
 #include <sidecal/connector.h>
 
 #include <errno.h>
@@ -24,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #define MAX_ATTENDEES 64
