@@ -4,6 +4,7 @@
 */
 #include "registry.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <glib.h>
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -49,6 +51,19 @@ static struct sc_generation *gen_new(uint64_t number, int unload) {
   return g;
 }
 
+/* After the last dlclose of a copy, its file is removed so the cache holds
+** only builds in use; a later load of the same build copies it again. */
+static void release_plugin(struct sc_plugin *p, int unload) {
+  if (!p) return;
+  char *copy = unload && p->copy_path ? strdup(p->copy_path) : NULL;
+  sc_plugin_free(p, unload);
+  if (!copy) return;
+  void *still = dlopen(copy, RTLD_NOW | RTLD_NOLOAD);
+  if (still) dlclose(still); /* another generation still runs this build */
+  else unlink(copy);
+  free(copy);
+}
+
 static void gen_destroy(struct sc_generation *g) {
   if (!g) return;
   for (size_t i = 0; i < g->n_instances; i++) {
@@ -59,7 +74,7 @@ static void gen_destroy(struct sc_generation *g) {
   }
   free(g->instances);
   for (size_t i = 0; i < g->n_plugins; i++) {
-    sc_plugin_free(g->plugins[i].plugin, g->unload);
+    release_plugin(g->plugins[i].plugin, g->unload);
     free(g->plugins[i].name);
     free(g->plugins[i].error);
   }
@@ -78,6 +93,48 @@ struct sc_plugin_instance *sc_generation_instance(const struct sc_generation *ge
 const struct sc_gen_instance *sc_generation_instance_entry(const struct sc_generation *gen,
                                                            const char *name) {
   return gen && name ? g_hash_table_lookup(gen->index, name) : NULL;
+}
+
+static const char *result_name(int32_t code) {
+  switch (code) {
+  case SIDECAL_OK: return "ok";
+  case SIDECAL_RETRY: return "retrying";
+  case SIDECAL_ERROR: return "error";
+  case SIDECAL_CURSOR_EXPIRED: return "cursor_expired";
+  case SIDECAL_CONFLICT: return "conflict";
+  default: return "unknown";
+  }
+}
+
+void sc_generation_describe(const struct sc_generation *gen, FILE *out) {
+  fprintf(out, "generation %llu\nplugins:\n", (unsigned long long)gen->number);
+  for (size_t i = 0; i < gen->n_plugins; i++) {
+    const struct sc_gen_plugin *gp = &gen->plugins[i];
+    if (!gp->plugin) {
+      fprintf(out, "  %s  FAILED: %s\n", gp->name, gp->error ? gp->error : "?");
+      continue;
+    }
+    const struct sc_plugin *p = gp->plugin;
+    char caps[160];
+    fprintf(out, "  %s %s  ABI %u.%u  sha256 %.16s  %s  [%s]\n", p->name, p->desc.version,
+            p->desc.abi_major, p->desc.abi_minor, p->sha256, p->path,
+            sc_plugin_caps_string(p->desc.capabilities, caps, sizeof caps));
+  }
+  fprintf(out, "instances:\n");
+  for (size_t i = 0; i < gen->n_instances; i++) {
+    const struct sc_gen_instance *e = &gen->instances[i];
+    if (!e->inst) {
+      fprintf(out, "  %s (%s)  FAILED: %s\n", e->name, e->plugin, e->error ? e->error : "?");
+      continue;
+    }
+    char last[SIDECAL_MESSAGE_MAX];
+    int32_t code = sc_plugin_instance_health(e->inst, last, sizeof last);
+    pthread_mutex_lock(&e->inst->lock);
+    unsigned long long calls = e->inst->calls, failures = e->inst->failures;
+    pthread_mutex_unlock(&e->inst->lock);
+    fprintf(out, "  %s (%s)  %s  calls %llu  failures %llu%s%s\n", e->name, e->plugin,
+            result_name(code), calls, failures, last[0] ? "  last error: " : "", last);
+  }
 }
 
 /* ---- building a generation ------------------------------------------ */

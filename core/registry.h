@@ -18,7 +18,8 @@
 **   "a reload is already running" (the admin API's 409).
 ** - After the swap, the old generation is retired: once its last reference
 **   drops it is destroyed (instance_destroy, then dlclose per the unload
-**   policy). Reload waits for that up to drain_timeout_ms; a generation still
+**   policy; the content-named copy is deleted once no generation maps it).
+**   Reload waits for that up to drain_timeout_ms; a generation still
 **   referenced then has its cancel flag raised, is logged, and stays mapped
 **   until a later reload or sc_registry_collect() finds it drained.
 ** - Unload policy: dlclose is off under AddressSanitizer (LeakSanitizer
@@ -30,6 +31,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "error.h"
@@ -104,6 +106,11 @@ struct sc_plugin_instance *sc_generation_instance(const struct sc_generation *ge
                                                   const char *name);
 const struct sc_gen_instance *sc_generation_instance_entry(const struct sc_generation *gen,
                                                            const char *name);
+
+/* What `sidecalctl plugins` shows: per plugin its path, content hash, ABI,
+** version and capabilities (or why it failed), per instance its plugin,
+** state (ok / failed / the last call's result), last error and call counts. */
+void sc_generation_describe(const struct sc_generation *gen, FILE *out);
 
 /* Destroys retired generations that have drained, waiting up to wait_ms;
 ** returns how many are still retired. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "http_client.h"
+#include "plugin_host.h"
 
 /* Per connection, in order: 'D' read the request and close without a reply,
 ** 'R' reply 200 with body "hello", 'S' read the request and stall 2 s. */
@@ -228,6 +229,48 @@ static void test_bad_input(void) {
   g_assert_false(sc_http_method_is_idempotent("POST"));
 }
 
+/* The same client as connectors see it through the host table. */
+static void test_host_table_http(void) {
+  struct server s;
+  server_start(&s, "RS");
+  gchar *url = url_for(&s, "/cal");
+  const struct sidecal_host_api *host = sc_plugin_host_api();
+  int32_t cancel = 0;
+  struct sidecal_call_ctx ctx = {.struct_size = sizeof ctx, .request_id = "r1", .cancel = &cancel};
+  struct sidecal_http_header hdr[] = {{"Accept", "application/json"}};
+  struct sidecal_http_request req = {.struct_size = sizeof req, .method = "GET", .url = url,
+                                     .headers = hdr, .n_headers = 1};
+  struct sidecal_http_response resp;
+  struct sidecal_result res = {.struct_size = sizeof res};
+  g_assert_cmpint(host->http_request(&ctx, &req, &resp, &res), ==, SIDECAL_OK);
+  g_assert_cmpuint(resp.status, ==, 200);
+  g_assert_cmpstr(resp.body, ==, "hello");
+  g_assert_cmpuint(resp.n_headers, ==, 3);
+  g_assert_cmpstr(resp.headers[0].name, ==, "x-test");
+  g_assert_cmpstr(resp.headers[0].value, ==, "yes");
+  g_assert_nonnull(strstr(s.last_request->str, "\r\nAccept: application/json\r\n"));
+  host->http_response_free(&resp);
+  g_assert_null(resp.body);
+
+  /* The call's deadline caps the request's own (default 30 s) timeout. */
+  ctx.deadline_ms = sc_plugin_monotonic_ms() + 200;
+  gint64 t0 = g_get_monotonic_time();
+  g_assert_cmpint(host->http_request(&ctx, &req, &resp, &res), ==, SIDECAL_RETRY);
+  g_assert_cmpint(g_get_monotonic_time() - t0, <, 1500000);
+  g_assert_nonnull(strstr(res.message, ": Timeout was reached (after 1 attempt)"));
+  g_assert_null(resp.body);
+
+  ctx.deadline_ms = sc_plugin_monotonic_ms() - 1;
+  g_assert_cmpint(host->http_request(&ctx, &req, &resp, &res), ==, SIDECAL_RETRY);
+  g_assert_cmpstr(res.message, ==, "http_request: the call's deadline has passed");
+  req.url = "ftp://x/";
+  ctx.deadline_ms = 0;
+  g_assert_cmpint(host->http_request(&ctx, &req, &resp, &res), ==, SIDECAL_ERROR);
+  g_assert_cmpstr(res.message, ==, "URL must start with http:// or https://");
+  server_stop(&s, 1);
+  g_free(url);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/http_client/get_retried_once", test_get_retried_once_after_no_response);
@@ -237,5 +280,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/http_client/refused", test_refused_hides_query_and_retries_get);
   g_test_add_func("/http_client/cancelled", test_cancelled);
   g_test_add_func("/http_client/bad_input", test_bad_input);
+  g_test_add_func("/http_client/host_table", test_host_table_http);
   return g_test_run();
 }

@@ -163,16 +163,39 @@ static void test_failed_plugin_and_instance_recorded(void) {
   g_assert_cmpstr(bad->error, ==, expected);
   g_assert_cmpstr(g->plugins[1].error, ==, refusal);
   g_assert_null(sc_generation_instance(g, "acme.miami.wrong_major"));
+
+  /* What `sidecalctl plugins` prints. */
+  struct sidecal_result res = {.code = SIDECAL_RETRY};
+  snprintf(res.message, sizeof res.message, "HTTP 429 from provider");
+  sc_plugin_instance_record(sc_generation_instance(g, "acme.miami.fixture"), &res);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  sc_generation_describe(g, f);
+  fclose(f);
+  gchar *listing = g_strdup_printf(
+      "generation 1\nplugins:\n"
+      "  fixture 0.1.0  ABI 1.0  sha256 %.16s  %s/fixture.so  [read_events,credential_refresh]\n"
+      "  wrong_major  FAILED: %s\n"
+      "instances:\n"
+      "  acme.miami.fixture (fixture)  retrying  calls 1  failures 1  last error: HTTP 429 "
+      "from provider\n"
+      "  acme.miami.wrong_major (wrong_major)  FAILED: %s\n",
+      g->plugins[0].plugin->sha256, d.plugins, refusal, expected);
+  g_assert_cmpstr(buf, ==, listing);
+  g_free(listing);
+  free(buf);
   sc_registry_release(g);
 
-  /* An instance whose create fails is recorded; the rest swaps in. */
+  /* A plugin whose descriptor name differs from its file name is refused;
+  ** the rest swaps in. */
   struct conn_spec specs2[] = {
     {"fixture", "{\"label\": \"y\"}"},
     {"other_copy", "{}"},
   };
-  /* other_copy.so holds the fixture, whose descriptor name differs: refused. */
   g_assert_cmpint(reload_with(reg, &d, specs2, 2, &err), ==, SC_OK);
   assert_title(reg, "y v1");
+  /* An instance whose create fails is recorded; the generation still swaps. */
   struct conn_spec specs3[] = {{"fixture", "{\"label\": \"z\", \"fail_create\": true}"}};
   g_assert_cmpint(reload_with(reg, &d, specs3, 1, &err), ==, SC_OK);
   g = sc_registry_acquire(reg);
@@ -235,9 +258,10 @@ static void test_v1_to_v2_without_restart(void) {
   /* The v1 generation drained inside reload; its copy is unmapped unless
   ** unloading is off (it is under ASan). */
   g_assert_cmpuint(sc_registry_collect(reg, 0), ==, 0);
-  if (sc_registry_unload_enabled(reg))
+  if (sc_registry_unload_enabled(reg)) {
     g_assert_null(dlopen(v1_copy, RTLD_NOW | RTLD_NOLOAD));
-  else
+    g_assert_false(g_file_test(v1_copy, G_FILE_TEST_EXISTS));
+  } else
     g_test_message("unloading is off (AddressSanitizer): RTLD_NOLOAD check skipped");
 
   /* And back. */
