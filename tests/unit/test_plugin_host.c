@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "plugin_fixtures.h"
 #include "plugin_host.h"
@@ -128,6 +129,17 @@ static void test_refuse_name_mismatch_and_missing(void) {
                              "No such file or directory", d.plugins);
   g_assert_cmpstr(err.message, ==, expected);
   g_free(expected);
+
+  /* A symlink is not a regular file: plugins are installed, not linked in. */
+  gchar *target = pt_build_path("tests/plugins/fixture_v1.so");
+  gchar *link = g_build_filename(d.plugins, "fixture.so", NULL);
+  g_assert_cmpint(symlink(target, link), ==, 0);
+  g_assert_cmpint(sc_plugin_load(d.plugins, "fixture", d.cache, &p, &err), ==, SC_EINVAL);
+  expected = g_strdup_printf("%s: connector \"fixture\" refused: not a regular file", link);
+  g_assert_cmpstr(err.message, ==, expected);
+  g_free(expected);
+  g_free(link);
+  g_free(target);
 
   g_assert_cmpint(sc_plugin_load(d.plugins, "../etc", d.cache, &p, &err), ==, SC_EINVAL);
   g_assert_cmpstr(err.message, ==, "plugin name \"../etc\" must match [a-z0-9_]+");
