@@ -8,6 +8,7 @@
 #include "ctl_db.h"
 #include "config.h"
 #include "slots_cli.h"
+#include "plugin_host.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +31,7 @@ static const struct sc_cmd commands[] = {
    sc_cmd_rotate_master_key},
   {"config", "config check DIR  validate conf.d/ YAML without a database", sc_cmd_config},
   {"slots", "slots  read an availability request (JSON) on stdin, print free slots", sc_cmd_slots},
+  {"plugins", "plugins describe NAME [--plugin-dir DIR]  print a connector's settings map", sc_cmd_plugins},
   {NULL, NULL, NULL},
 };
 
