@@ -15,6 +15,9 @@
 
 #include "app.h"
 #include "auth.h"
+#include "avail_cache.h"
+#include "catalog.h"
+#include "listener.h"
 #include "config_apply.h"
 #include "http.h"
 #include "log.h"
@@ -128,6 +131,45 @@ static void reload_config(struct sc_app *app) {
   sc_log_info("event=reloaded");
 }
 
+/* ---- NOTIFY handlers: other daemons' writes reach our caches ---------- */
+
+static void on_avail(void *ud, const char *payload) {
+  struct sc_app *app = ud;
+  char org[40] = "", staff[40] = "", loc[40] = "";
+  if (sscanf(payload, "%39s %39s %39s", org, staff, loc) == 3)
+    sc_avail_cache_bump(app->avail, NULL, staff, loc);
+  else
+    sc_avail_cache_bump_all(app->avail);
+}
+
+static void on_catalog(void *ud) {
+  struct sc_app *app = ud;
+  struct sc_error err;
+  if (sc_catalog_reload(app->catalog, &err))
+    sc_log_error("event=catalog_reload_failed error=\"%s\"", err.message);
+  sc_avail_cache_bump_all(app->avail);
+}
+
+static void on_auth(void *ud) {
+  struct sc_app *app = ud;
+  sc_auth_invalidate(app->auth);
+}
+
+static void on_reconnect(void *ud) {
+  on_catalog(ud);
+  on_auth(ud);
+}
+
+static int start_caches(struct sc_app *app, const char *url, struct sc_error *err) {
+  int rc = sc_catalog_holder_open(app->pool, &app->catalog, err);
+  if (rc) return rc;
+  app->avail = sc_avail_cache_new(0);
+  struct sc_listener_handlers h = {.on_avail = on_avail, .on_catalog = on_catalog,
+                                   .on_auth = on_auth, .on_reconnect = on_reconnect,
+                                   .ud = app};
+  return sc_listener_start(url, &h, &app->listener, err);
+}
+
 static void wait_for_stop(struct sc_app *app, const sigset_t *set) {
   for (;;) {
     int sig = 0;
@@ -156,6 +198,7 @@ static int run(const struct opts *o, struct sc_app *app, const sigset_t *set) {
       sc_auth_start_flusher(app->auth, SC_AUTH_FLUSH_S, &err))
     return fail(1, "auth", &err);
   if (apply_config(app, &err)) return fail(2, "config_apply", &err);
+  if (start_caches(app, o->database_url, &err)) return fail(1, "caches", &err);
   struct sc_http_config hc = {.listen = o->listen, .threads = o->threads,
                               .routes = sc_routes, .app = app};
   struct sc_http_server *srv;
@@ -184,6 +227,9 @@ int sc_daemon_main(int argc, char **argv) {
   pthread_rwlock_init(&app.cfg_lock, NULL);
   sc_metrics_init();
   rc = run(&o, &app, &set);
+  sc_listener_stop(app.listener);  /* first: its handlers use the caches */
+  sc_catalog_holder_close(app.catalog);
+  sc_avail_cache_free(app.avail);
   sc_auth_close(app.auth);  /* before the pool: it flushes last_used_at */
   sc_db_pool_close(app.pool);
   sc_keyring_free(app.keyring);

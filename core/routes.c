@@ -4,6 +4,7 @@
 #include "routes.h"
 
 #include "api_appointments.h"
+#include "api_availability.h"
 #include "api_health.h"
 #include "api_metrics.h"
 
@@ -16,5 +17,7 @@ const struct sc_http_route sc_routes[] = {
   {"GET", "/v1/appointments/{id}", sc_api_appointments_get},
   {"PATCH", "/v1/appointments/{id}", sc_api_appointments_patch},
   {"POST", "/v1/appointments/{id}/cancel", sc_api_appointments_cancel},
+  {"GET", "/v1/availability", sc_api_availability},
+  {"GET", "/v1/public/{org}/{location}/availability", sc_api_public_availability},
   {NULL, NULL, NULL},
 };
