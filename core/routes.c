@@ -5,6 +5,7 @@
 
 #include "api_appointments.h"
 #include "api_availability.h"
+#include "api_booking.h"
 #include "api_health.h"
 #include "api_metrics.h"
 
@@ -19,5 +20,6 @@ const struct sc_http_route sc_routes[] = {
   {"POST", "/v1/appointments/{id}/cancel", sc_api_appointments_cancel},
   {"GET", "/v1/availability", sc_api_availability},
   {"GET", "/v1/public/{org}/{location}/availability", sc_api_public_availability},
+  {"POST", "/v1/public/{org}/{location}/bookings", sc_api_public_booking},
   {NULL, NULL, NULL},
 };
