@@ -74,7 +74,9 @@ static void test_newer_schema_refused(void) {
   g_assert_cmpstr(err.message, ==, expect);
   /* Nothing was changed by the refused run. */
   char *n = sc_test_db_value(c, "SELECT count(*) FROM schema_migrations");
-  g_assert_cmpstr(n, ==, "2");
+  char *want = g_strdup_printf("%d", sc_migrations_count + 1);  /* ours + 'future' */
+  g_assert_cmpstr(n, ==, want);
+  g_free(want);
   g_free(n);
   g_free(expect);
   PQfinish(c);
