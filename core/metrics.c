@@ -231,7 +231,7 @@ static void put_label(FILE *f, const char *name, const char *value) {
 
 static void put_number(FILE *f, double v) {
   char buf[64];
-  snprintf(buf, sizeof buf, "%.17g", v);
+  snprintf(buf, sizeof buf, "%.15g", v);  /* 15 digits: no binary noise */
   /* The C locale is assumed; guard against a decimal comma anyway. */
   for (char *p = buf; *p; p++)
     if (*p == ',') *p = '.';
