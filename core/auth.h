@@ -116,10 +116,11 @@ int sc_auth_key_create(struct sc_db_pool *pool, const struct sc_key_spec *spec,
 /* Marks the key revoked and NOTIFYs SC_AUTH_NOTIFY_CHANNEL in the same
 ** transaction. *already (may be NULL) is set when it was revoked before
 ** (nothing changes then). SC_ENOTFOUND for an unknown or malformed id.
-** A process holding a struct sc_auth should call sc_auth_invalidate()
-** after it (its own listener also will, a moment later). */
-int sc_auth_key_revoke(struct sc_db_pool *pool, const char *key_id,
-                       int *already, struct sc_error *err);
+** auth (may be NULL, as in sidecalctl) is invalidated after the commit, so
+** in this process the key fails on its very next request without waiting
+** for the listener. */
+int sc_auth_key_revoke(struct sc_db_pool *pool, struct sc_auth *auth,
+                       const char *key_id, int *already, struct sc_error *err);
 
 /* sidecalctl key create|list|revoke (argv[0] = "key"). */
 int sc_cmd_key(int argc, char **argv);

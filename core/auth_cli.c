@@ -202,7 +202,7 @@ static int cmd_revoke(int argc, char **argv) {
   if (rc) return rc;
   struct sc_error err;
   int already = 0;
-  rc = sc_auth_key_revoke(pool, argv[2], &already, &err);
+  rc = sc_auth_key_revoke(pool, NULL, argv[2], &already, &err);
   sc_db_pool_close(pool);
   if (rc) return report("revoke", &err);
   printf(already ? "API key %s was already revoked\n" : "revoked API key %s\n", argv[2]);

@@ -226,8 +226,8 @@ static int is_uuid(const char *s) {
   return 1;
 }
 
-int sc_auth_key_revoke(struct sc_db_pool *pool, const char *key_id, int *already,
-                       struct sc_error *err) {
+int sc_auth_key_revoke(struct sc_db_pool *pool, struct sc_auth *auth,
+                       const char *key_id, int *already, struct sc_error *err) {
   if (already) *already = 0;
   if (!key_id || !is_uuid(key_id))
     return sc_error_set(err, SC_ENOTFOUND, "id", "no API key with id \"%.64s\"",
@@ -254,6 +254,7 @@ int sc_auth_key_revoke(struct sc_db_pool *pool, const char *key_id, int *already
   if (!rc) rc = sc_db_commit(c, err);
   else sc_db_rollback(c);
   sc_db_release(pool, c);
+  if (!rc && auth) sc_auth_invalidate(auth);
   if (!rc && already) *already = done_before;
   return rc;
 }

@@ -131,7 +131,7 @@ void sc_metrics_set_route(const char *route) {
   if (!route) route = "(none)";
   unsigned gen = atomic_load(&generation);
   if (tl_stats && tl_gen == gen && !strcmp(tl_route, route)) return;
-  snprintf(tl_route, sizeof tl_route, "%s", route);
+  if (route != tl_route) snprintf(tl_route, sizeof tl_route, "%s", route);
   pthread_mutex_lock(&mu);
   tl_stats = route_locked(tl_route);
   tl_gen = atomic_load(&generation);
@@ -231,7 +231,7 @@ static void put_label(FILE *f, const char *name, const char *value) {
 
 static void put_number(FILE *f, double v) {
   char buf[64];
-  snprintf(buf, sizeof buf, "%.17g", v);
+  snprintf(buf, sizeof buf, "%.15g", v);  /* 15 digits: no binary noise */
   /* The C locale is assumed; guard against a decimal comma anyway. */
   for (char *p = buf; *p; p++)
     if (*p == ',') *p = '.';
