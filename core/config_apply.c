@@ -229,14 +229,14 @@ static int apply_event_types(PGconn *conn, const char *org_id,
 
 /* Rows of `source = 'config'` are replaced as a set: identical rows keep
 ** their id, vanished ones go, new ones come; API rows are left alone. */
-#define SET_SYNC(table, cols, wantcols)                                        \
+#define SET_SYNC(table, rcols, cols, wantcols)                                 \
   " del AS (DELETE FROM " table " r WHERE r.organization_id = $1"              \
   "   AND r.source = 'config' AND NOT EXISTS (SELECT 1 FROM want w"            \
-  "   WHERE (" wantcols ") IS NOT DISTINCT FROM (" cols ")))"                  \
+  "   WHERE (" wantcols ") IS NOT DISTINCT FROM (" rcols ")))"                 \
   " INSERT INTO " table " (organization_id, " cols ", source)"                 \
   " SELECT $1, " wantcols ", 'config' FROM want w WHERE NOT EXISTS"            \
   "   (SELECT 1 FROM " table " r WHERE r.organization_id = $1"                 \
-  "   AND r.source = 'config' AND (" wantcols ") IS NOT DISTINCT FROM (" cols "))"
+  "   AND r.source = 'config' AND (" wantcols ") IS NOT DISTINCT FROM (" rcols "))"
 
 static const char *SQL_RULES =
     "WITH want AS (SELECT l.id AS location_id, s.id AS staff_id,"
@@ -247,6 +247,7 @@ static const char *SQL_RULES =
     "   JOIN locations l ON l.organization_id = $1 AND l.slug = w.location"
     "   LEFT JOIN staff s ON s.organization_id = $1 AND s.slug = w.staff),"
     SET_SYNC("availability_rules",
+             "r.location_id, r.staff_id, r.day_of_week, r.start_time, r.end_time, r.timezone, r.effective_from, r.effective_until",
              "location_id, staff_id, day_of_week, start_time, end_time, timezone, effective_from, effective_until",
              "w.location_id, w.staff_id, w.day_of_week, w.start_time, w.end_time, w.timezone, w.effective_from, w.effective_until");
 
@@ -255,7 +256,8 @@ static const char *SQL_OVERRIDES =
     "   FROM jsonb_to_recordset($2::jsonb) AS w(location text, staff text, date date, intervals jsonb)"
     "   JOIN locations l ON l.organization_id = $1 AND l.slug = w.location"
     "   LEFT JOIN staff s ON s.organization_id = $1 AND s.slug = w.staff),"
-    SET_SYNC("date_overrides", "location_id, staff_id, date, intervals",
+    SET_SYNC("date_overrides", "r.location_id, r.staff_id, r.date, r.intervals",
+             "location_id, staff_id, date, intervals",
              "w.location_id, w.staff_id, w.date, w.intervals");
 
 static const char *SQL_BLOCKS =
@@ -268,6 +270,7 @@ static const char *SQL_BLOCKS =
     "   LEFT JOIN locations l ON l.organization_id = $1 AND l.slug = w.location"
     "   LEFT JOIN staff s ON s.organization_id = $1 AND s.slug = w.staff),"
     SET_SYNC("calendar_blocks",
+             "r.location_id, r.staff_id, r.starts_local, r.ends_local, r.timezone, r.rrule, r.exdates, r.reason",
              "location_id, staff_id, starts_local, ends_local, timezone, rrule, exdates, reason",
              "w.location_id, w.staff_id, w.starts_local, w.ends_local, w.timezone, w.rrule, w.exdates, w.reason");
 

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,6 +56,9 @@ void sc_test_daemon_start(struct sc_test_daemon *d, const char *const *extra) {
   if (pid == 0) {
     FILE *log = fopen(d->log_path, "w");
     if (!log) _exit(127);
+    /* A crashed test must not leave a daemon behind holding meson's pipes. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    dup2(fileno(log), 1);
     dup2(fileno(log), 2);
     setenv("SIDECAL_DATABASE_URL", d->db.url, 1);
     setenv("SIDECAL_MASTER_KEY_FILE", d->keyring, 1);
@@ -121,9 +125,9 @@ static size_t collect(char *ptr, size_t size, size_t n, void *userdata) {
   return size * n;
 }
 
-void sc_test_http(const struct sc_test_daemon *d, const char *method, const char *path,
-                  const char *key, const char *content_type, const char *body,
-                  struct sc_test_resp *resp) {
+static void http_full(const struct sc_test_daemon *d, const char *method, const char *path,
+                      const char *key, const char *content_type, const char *header,
+                      const char *body, struct sc_test_resp *resp) {
   CURL *c = curl_easy_init();
   GString *out = g_string_new(NULL), *hdr = g_string_new(NULL);
   char *url = g_strdup_printf("http://127.0.0.1:%d%s", d->port, path);
@@ -132,6 +136,7 @@ void sc_test_http(const struct sc_test_daemon *d, const char *method, const char
   char *ct = g_strdup_printf("Content-Type: %s", content_type ? content_type : "application/json");
   if (auth) h = curl_slist_append(h, auth);
   if (body) h = curl_slist_append(h, ct);
+  if (header) h = curl_slist_append(h, header);
   h = curl_slist_append(h, "Expect:");
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -152,6 +157,18 @@ void sc_test_http(const struct sc_test_daemon *d, const char *method, const char
   g_free(url);
   g_free(auth);
   g_free(ct);
+}
+
+void sc_test_http(const struct sc_test_daemon *d, const char *method, const char *path,
+                  const char *key, const char *content_type, const char *body,
+                  struct sc_test_resp *resp) {
+  http_full(d, method, path, key, content_type, NULL, body, resp);
+}
+
+void sc_test_http_hdr(const struct sc_test_daemon *d, const char *method, const char *path,
+                      const char *key, const char *header, const char *body,
+                      struct sc_test_resp *resp) {
+  http_full(d, method, path, key, NULL, header, body, resp);
 }
 
 void sc_test_resp_free(struct sc_test_resp *resp) {

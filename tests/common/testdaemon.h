@@ -44,6 +44,10 @@ struct sc_test_resp {
 void sc_test_http(const struct sc_test_daemon *d, const char *method, const char *path,
                   const char *key, const char *content_type, const char *body,
                   struct sc_test_resp *resp);
+/* The same with one extra request header ("Name: value"). */
+void sc_test_http_hdr(const struct sc_test_daemon *d, const char *method, const char *path,
+                      const char *key, const char *header, const char *body,
+                      struct sc_test_resp *resp);
 void sc_test_resp_free(struct sc_test_resp *resp);
 
 /* Runs build/core/sidecalctl with the daemon's database and keyring;

@@ -344,6 +344,32 @@ static void test_rotation_reencrypts_everything(struct fixture *f, gconstpointer
   g_assert_cmpint(st.secrets_written, ==, 0);
 }
 
+/* A rule moved from one day to another in conf.d/ moves in the database:
+** the old row goes, the unchanged ones keep their ids. */
+static void test_changed_rules_replace_old(struct fixture *f, gconstpointer data) {
+  (void)data;
+  struct sc_apply_stats st;
+  struct sc_error err;
+  write_config(f, YAML_FULL);
+  g_assert_cmpint(apply(f, &st, &err), ==, SC_OK);
+  char *kept = sc_test_db_value(f->owner, "SELECT id FROM availability_rules WHERE day_of_week = 1");
+  char *moved = g_strdup(YAML_FULL);
+  char *p = strstr(moved, "day_of_week: [1, 2]");
+  g_assert_nonnull(p);
+  p[17] = '4';  /* [1, 2] → [1, 4] */
+  write_config(f, moved);
+  g_assert_cmpint(apply(f, &st, &err), ==, SC_OK);
+  char *v = sc_test_db_value(f->owner,
+      "SELECT string_agg(day_of_week::text, ',' ORDER BY day_of_week) FROM availability_rules");
+  g_assert_cmpstr(v, ==, "1,3,4");
+  g_free(v);
+  v = sc_test_db_value(f->owner, "SELECT id FROM availability_rules WHERE day_of_week = 1");
+  g_assert_cmpstr(v, ==, kept);
+  g_free(v);
+  g_free(kept);
+  g_free(moved);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
 #define ADD(name, fn) g_test_add("/config_apply/" name, struct fixture, NULL, setup, fn, teardown)
@@ -352,5 +378,6 @@ int main(int argc, char **argv) {
   ADD("secret_seeding", test_secret_seeding);
   ADD("tampered_secret_detected", test_tampered_secret_detected);
   ADD("rotation_reencrypts_everything", test_rotation_reencrypts_everything);
+  ADD("changed_rules_replace_old", test_changed_rules_replace_old);
   return g_test_run();
 }
