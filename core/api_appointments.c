@@ -44,7 +44,7 @@ void sc_api_appointments_get(struct sc_http_req *req, struct sc_http_resp *resp)
 
 void sc_api_appointments_create(struct sc_http_req *req, struct sc_http_resp *resp) {
   struct sc_api_ctx ctx;
-  if (sc_api_open(req, resp, &ctx)) return;
+  if (sc_api_open(req, resp, &ctx) || sc_api_idempotent(&ctx, req, resp)) return;
   json_object *body = sc_api_body(req, resp);
   if (!body) return sc_api_abort(&ctx);
   json_object *out = NULL;
@@ -70,7 +70,7 @@ void sc_api_appointments_patch(struct sc_http_req *req, struct sc_http_resp *res
 /* The body is optional: {"reason": "..."}. */
 void sc_api_appointments_cancel(struct sc_http_req *req, struct sc_http_resp *resp) {
   struct sc_api_ctx ctx;
-  if (sc_api_open(req, resp, &ctx)) return;
+  if (sc_api_open(req, resp, &ctx) || sc_api_idempotent(&ctx, req, resp)) return;
   json_object *body = NULL;
   const char *reason = NULL;
   if (req->body_len > 0) {

@@ -23,6 +23,8 @@ struct sc_api_ctx {
   struct sc_caller caller;
   PGconn *conn;
   struct sc_error err;
+  const char *method;
+  const char *idem_key;  /* Idempotency-Key of this POST, if claimed */
 };
 
 int sc_api_open(struct sc_http_req *req, struct sc_http_resp *resp,
@@ -31,6 +33,12 @@ int sc_api_open(struct sc_http_req *req, struct sc_http_resp *resp,
 ** otherwise roll back and answer the error in ctx->err. */
 void sc_api_finish(struct sc_api_ctx *ctx, struct sc_http_resp *resp, int rc,
                    int status, json_object *result);
+
+/* Honours an Idempotency-Key header on a POST (core/idempotency.h).
+** Returns nonzero when the request is done: resp holds the first response
+** (replayed) or an error, and ctx is closed. Call right after sc_api_open. */
+int sc_api_idempotent(struct sc_api_ctx *ctx, struct sc_http_req *req,
+                      struct sc_http_resp *resp);
 
 /* Rolls back and releases without touching resp (already filled). */
 void sc_api_abort(struct sc_api_ctx *ctx);

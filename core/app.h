@@ -12,9 +12,18 @@
 #include "crypto.h"
 #include "db.h"
 
+struct sc_auth;
+struct sc_avail_cache;
+struct sc_catalog_holder;
+struct sc_listener;
+
 struct sc_app {
   struct sc_db_pool *pool;
+  struct sc_auth *auth;          /* API key cache (core/auth.h) */
   struct sc_keyring *keyring;
+  struct sc_catalog_holder *catalog;  /* slugs → ids without a query */
+  struct sc_avail_cache *avail;       /* computed free slots */
+  struct sc_listener *listener;       /* NOTIFY from every daemon */
   struct sc_config config;
   pthread_rwlock_t cfg_lock;
   const char *config_dir;

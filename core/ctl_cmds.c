@@ -3,9 +3,12 @@
 ** belongs to; this file only routes argv to it.
 */
 #include "ctl_cmds.h"
+#include "auth.h"
 #include "crypto.h"
 #include "ctl_db.h"
 #include "config.h"
+#include "slots_cli.h"
+#include "plugin_host.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,12 +21,17 @@ struct sc_cmd {
 
 static const struct sc_cmd commands[] = {
   /* -- commands -- */
+  {"key", "key create --org SLUG --role ROLE [--location SLUG] [--staff SLUG] "
+   "[--expires DATE] [--label TEXT] | key create --platform-admin [--label TEXT] | "
+   "key list [--org SLUG] | key revoke ID  manage API keys", sc_cmd_key},
   {"create-master-key", "create-master-key [--if-missing] [PATH]  create the "
    "master keyring (default $SIDECAL_MASTER_KEY_FILE)", sc_cmd_create_master_key},
   {"migrate", "migrate  apply missing schema migrations ($SIDECAL_DATABASE_URL)", sc_cmd_migrate},
   {"rotate-master-key", "rotate-master-key  add a master key and re-encrypt every stored secret",
    sc_cmd_rotate_master_key},
   {"config", "config check DIR  validate conf.d/ YAML without a database", sc_cmd_config},
+  {"slots", "slots  read an availability request (JSON) on stdin, print free slots", sc_cmd_slots},
+  {"plugins", "plugins describe NAME [--plugin-dir DIR]  print a connector's settings map", sc_cmd_plugins},
   {NULL, NULL, NULL},
 };
 

@@ -14,13 +14,20 @@
 #include <string.h>
 
 #include "app.h"
+#include "auth.h"
+#include "avail_cache.h"
+#include "catalog.h"
+#include "listener.h"
 #include "config_apply.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "migrate.h"
 #include "routes.h"
 
 #define SC_VERSION "0.1.0"
+/* How often batched API key last_used_at times are written. */
+#define SC_AUTH_FLUSH_S 10
 
 struct opts {
   const char *config_dir;
@@ -124,6 +131,45 @@ static void reload_config(struct sc_app *app) {
   sc_log_info("event=reloaded");
 }
 
+/* ---- NOTIFY handlers: other daemons' writes reach our caches ---------- */
+
+static void on_avail(void *ud, const char *payload) {
+  struct sc_app *app = ud;
+  char org[40] = "", staff[40] = "", loc[40] = "";
+  if (sscanf(payload, "%39s %39s %39s", org, staff, loc) == 3)
+    sc_avail_cache_bump(app->avail, NULL, staff, loc);
+  else
+    sc_avail_cache_bump_all(app->avail);
+}
+
+static void on_catalog(void *ud) {
+  struct sc_app *app = ud;
+  struct sc_error err;
+  if (sc_catalog_reload(app->catalog, &err))
+    sc_log_error("event=catalog_reload_failed error=\"%s\"", err.message);
+  sc_avail_cache_bump_all(app->avail);
+}
+
+static void on_auth(void *ud) {
+  struct sc_app *app = ud;
+  sc_auth_invalidate(app->auth);
+}
+
+static void on_reconnect(void *ud) {
+  on_catalog(ud);
+  on_auth(ud);
+}
+
+static int start_caches(struct sc_app *app, const char *url, struct sc_error *err) {
+  int rc = sc_catalog_holder_open(app->pool, &app->catalog, err);
+  if (rc) return rc;
+  app->avail = sc_avail_cache_new(0);
+  struct sc_listener_handlers h = {.on_avail = on_avail, .on_catalog = on_catalog,
+                                   .on_auth = on_auth, .on_reconnect = on_reconnect,
+                                   .ud = app};
+  return sc_listener_start(url, &h, &app->listener, err);
+}
+
 static void wait_for_stop(struct sc_app *app, const sigset_t *set) {
   for (;;) {
     int sig = 0;
@@ -147,7 +193,12 @@ static int run(const struct opts *o, struct sc_app *app, const sigset_t *set) {
   if (prepare_schema(o->database_url, &err)) return fail(1, "schema", &err);
   if (sc_keyring_load(o->keyring, &app->keyring, &err)) return fail(1, "keyring", &err);
   if (sc_db_pool_open(o->database_url, o->pool_size, &app->pool, &err)) return fail(1, "database_role", &err);
+  /* -- auth: key cache and its usage flusher (closed in sc_daemon_main) -- */
+  if (sc_auth_open(app->pool, &app->auth, &err) ||
+      sc_auth_start_flusher(app->auth, SC_AUTH_FLUSH_S, &err))
+    return fail(1, "auth", &err);
   if (apply_config(app, &err)) return fail(2, "config_apply", &err);
+  if (start_caches(app, o->database_url, &err)) return fail(1, "caches", &err);
   struct sc_http_config hc = {.listen = o->listen, .threads = o->threads,
                               .routes = sc_routes, .app = app};
   struct sc_http_server *srv;
@@ -174,10 +225,16 @@ int sc_daemon_main(int argc, char **argv) {
   struct sc_app app = {.config_dir = o.config_dir, .plugin_dir = o.plugin_dir,
                        .version = SC_VERSION};
   pthread_rwlock_init(&app.cfg_lock, NULL);
+  sc_metrics_init();
   rc = run(&o, &app, &set);
+  sc_listener_stop(app.listener);  /* first: its handlers use the caches */
+  sc_catalog_holder_close(app.catalog);
+  sc_avail_cache_free(app.avail);
+  sc_auth_close(app.auth);  /* before the pool: it flushes last_used_at */
   sc_db_pool_close(app.pool);
   sc_keyring_free(app.keyring);
   sc_config_free(&app.config);
   pthread_rwlock_destroy(&app.cfg_lock);
+  sc_metrics_shutdown();
   return rc;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 
 #define SC_APP_ROLE_DEFAULT "sidecal_app"
 
@@ -65,6 +66,7 @@ static int result_error(PGconn *conn, PGresult *r, struct sc_error *err) {
 int sc_db_exec(PGconn *conn, const char *sql, int nparams,
                const char *const *params, PGresult **res,
                struct sc_error *err) {
+  sc_metrics_count_query();
   PGresult *r = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
   ExecStatusType st = PQresultStatus(r);
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
@@ -80,6 +82,7 @@ int sc_db_exec(PGconn *conn, const char *sql, int nparams,
 
 /* The simple query protocol, so a migration may hold many statements. */
 int sc_db_run(PGconn *conn, const char *sql, struct sc_error *err) {
+  sc_metrics_count_query();
   PGresult *r = PQexec(conn, sql);
   ExecStatusType st = PQresultStatus(r);
   int rc = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)

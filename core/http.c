@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 
 struct sc_http_server {
   struct MHD_Daemon *mhd;
@@ -142,7 +143,9 @@ static void route(struct sc_http_server *srv, struct sc_http_req *req,
       continue;
     }
     req->route = r->pattern;
+    sc_metrics_set_route(r->pattern);  /* DB queries count against it */
     r->handler(req, resp);
+    sc_metrics_set_route(NULL);
     return;
   }
   if (*allow) {
@@ -216,6 +219,7 @@ static enum MHD_Result dispatch(struct sc_http_server *srv, struct MHD_Connectio
   double secs = elapsed(&ctx->started);
   sc_log_info("event=request method=%s route=\"%s\" status=%d duration_ms=%.2f org=%s",
               method, req.route, resp.status, secs * 1000.0, *resp.org ? resp.org : "-");
+  sc_metrics_observe_request(req.route, method, resp.status, secs);
   if (srv->cfg.observe) srv->cfg.observe(&req, resp.status, secs, srv->cfg.app);
   return send_resp(conn, &resp);
 }

@@ -21,7 +21,11 @@ static void test_from_empty(void) {
   g_assert_cmpint(sc_schema_check(c, &err), ==, SC_OK);
   /* Every migration is recorded by number and name. */
   char *n = sc_test_db_value(c, "SELECT string_agg(version || ':' || name, ',' ORDER BY version) FROM schema_migrations");
-  g_assert_cmpstr(n, ==, "1:schema");
+  GString *want = g_string_new(NULL);
+  for (int i = 0; i < sc_migrations_count; i++)
+    g_string_append_printf(want, "%s%d:%s", i ? "," : "", sc_migrations[i].version, sc_migrations[i].name);
+  g_assert_cmpstr(n, ==, want->str);
+  g_string_free(want, TRUE);
   g_free(n);
   /* A second run applies nothing. */
   g_assert_cmpint(sc_migrate(c, &applied, &err), ==, SC_OK);
@@ -74,7 +78,9 @@ static void test_newer_schema_refused(void) {
   g_assert_cmpstr(err.message, ==, expect);
   /* Nothing was changed by the refused run. */
   char *n = sc_test_db_value(c, "SELECT count(*) FROM schema_migrations");
-  g_assert_cmpstr(n, ==, "2");
+  char *rows = g_strdup_printf("%d", sc_migrations_count + 1);
+  g_assert_cmpstr(n, ==, rows);
+  g_free(rows);
   g_free(n);
   g_free(expect);
   PQfinish(c);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "auth.h"
 #include "config_apply.h"
 #include "db.h"
 #include "schedule.h"
@@ -158,10 +159,9 @@ static void teardown(struct fixture *f, gconstpointer data) {
 /* ---- calling the module as a handler would ------------------------------ */
 
 static PGconn *begin(struct fixture *f, const struct sc_caller *c) {
-  struct sc_tenant t = {0};
+  struct sc_tenant t;
   struct sc_error err;
-  snprintf(t.org_id, sizeof t.org_id, "%s", c->org_id);
-  t.platform_admin = c->role == SC_ROLE_PLATFORM_ADMIN;
+  sc_auth_tenant(c, &t);
   PGconn *conn = sc_db_acquire(f->pool);
   g_assert_cmpint(sc_db_begin(conn, &t, &err), ==, SC_OK);
   return conn;

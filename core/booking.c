@@ -1,0 +1,136 @@
+/*
+** Race-free booking (see booking.h).
+*/
+#include "booking.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "avail_service.h"
+#include "db.h"
+#include "timeutil.h"
+
+#define SC_BOOKING_MAX_STAFF 256
+
+struct candidate {
+  const struct sc_cat_staff *staff;
+  long booked;
+};
+
+static int cmp_candidate(const void *a, const void *b) {
+  const struct candidate *x = a, *y = b;
+  if (x->booked != y->booked) return x->booked < y->booked ? -1 : 1;
+  return strcmp(x->staff->slug, y->staff->slug);
+}
+
+static sc_date local_date(const char *zone, int64_t instant) {
+  GTimeZone *tz = sc_tz_get(zone);
+  int64_t local = instant + sc_tz_offset(tz, instant);
+  return (sc_date)(local >= 0 ? local / 86400 : (local - 86399) / 86400);
+}
+
+/* Appointments per candidate on the local day of the requested start. */
+static int count_booked(PGconn *conn, const struct sc_booking *b, struct candidate *c,
+                        size_t n, struct sc_error *err) {
+  char start[32];
+  sc_time_format_utc(b->start, start, sizeof start);
+  for (size_t i = 0; i < n; i++) {
+    const char *p[3] = {c[i].staff->id, b->loc->timezone, start};
+    PGresult *r;
+    int rc = sc_db_exec(conn,
+        "SELECT count(*) FROM appointments WHERE staff_id = $1::uuid"
+        " AND status IN ('SCHEDULED', 'CONFIRMED', 'RESCHEDULED', 'IN_PROGRESS')"
+        " AND (starts_at AT TIME ZONE $2)::date = ($3::timestamptz AT TIME ZONE $2)::date",
+        3, p, &r, err);
+    if (rc) return rc;
+    c[i].booked = atol(PQgetvalue(r, 0, 0));
+    PQclear(r);
+  }
+  qsort(c, n, sizeof *c, cmp_candidate);
+  return SC_OK;
+}
+
+static int offered(struct sc_db_pool *pool, PGconn *conn, struct sc_avail_cache *cache,
+                   const struct sc_booking *b, const struct sc_cat_staff *st, int *ok,
+                   struct sc_error *err) {
+  sc_date d = local_date(b->loc->timezone, b->start);
+  struct sc_avail_request rq = {.org = b->org, .loc = b->loc, .et = b->et, .from = d - 1,
+                                .to = d + 1, .now = b->now, .bypass_cache = 1};
+  struct sc_staff_slots ss;
+  int rc = sc_avail_staff_slots(pool, conn, cache, &rq, st, &ss, err);
+  if (rc) return rc;
+  *ok = 0;
+  for (size_t i = 0; i < ss.n && !*ok; i++) *ok = ss.starts[i] == b->start;
+  sc_staff_slots_free(&ss);
+  return SC_OK;
+}
+
+static int insert(PGconn *conn, const struct sc_booking *b, const struct sc_cat_staff *st,
+                  char id[37], struct sc_error *err) {
+  char start[32], end[32];
+  sc_time_format_utc(b->start, start, sizeof start);
+  sc_time_format_utc(b->start + (int64_t)b->et->duration * 60, end, sizeof end);
+  const char *meta = b->metadata ? json_object_to_json_string(b->metadata) : "{}";
+  const char *p[13] = {b->org->id, b->loc->id, st->id, b->et->id, start, end,
+                       b->timezone ? b->timezone : b->loc->timezone, b->client_name,
+                       b->client_email, b->client_phone, b->notes, b->et->title, meta};
+  PGresult *r;
+  int rc = sc_db_exec(conn,
+      "INSERT INTO appointments (organization_id, location_id, staff_id, event_type_id,"
+      " starts_at, ends_at, timezone, client_name, client_email, client_phone, notes, title,"
+      " type, price, metadata)"
+      " SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::timestamptz, $6::timestamptz, $7,"
+      " $8, $9, $10, $11, $12, $12, e.price, $13::jsonb FROM event_types e WHERE e.id = $4::uuid"
+      " RETURNING id", 13, p, &r, err);
+  if (rc) return rc;
+  snprintf(id, 37, "%s", PQgetvalue(r, 0, 0));
+  PQclear(r);
+  return SC_OK;
+}
+
+/* One candidate under its lock; *done when booked. A constraint conflict
+** rolls back to the savepoint so the next candidate can be tried. */
+static int try_staff(struct sc_db_pool *pool, PGconn *conn, struct sc_avail_cache *cache,
+                     const struct sc_booking *b, const struct sc_cat_staff *st, char id[37],
+                     int *done, struct sc_error *err) {
+  const char *p[2] = {b->org->id, st->id};
+  *done = 0;
+  int rc = sc_db_run(conn, "SAVEPOINT booking_try", err);
+  if (!rc) rc = sc_db_exec(conn, "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))",
+                           2, p, NULL, err);
+  int ok = 0;
+  if (!rc) rc = offered(pool, conn, cache, b, st, &ok, err);
+  if (!rc && ok) {
+    rc = insert(conn, b, st, id, err);
+    if (rc == SC_ECONFLICT) {
+      sc_db_run(conn, "ROLLBACK TO SAVEPOINT booking_try", NULL);
+      return SC_OK;
+    }
+    *done = !rc;
+  }
+  if (!rc) rc = sc_db_run(conn, "RELEASE SAVEPOINT booking_try", err);
+  return rc;
+}
+
+int sc_booking_make(struct sc_db_pool *pool, PGconn *conn, struct sc_avail_cache *cache,
+                    const struct sc_booking *b, char id[37],
+                    const struct sc_cat_staff **chosen, struct sc_error *err) {
+  struct candidate c[SC_BOOKING_MAX_STAFF];
+  const struct sc_cat_staff *list[SC_BOOKING_MAX_STAFF];
+  size_t n = sc_avail_candidates(b->org, b->loc, b->et, list, SC_BOOKING_MAX_STAFF), k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!b->staff || list[i] == b->staff) c[k++] = (struct candidate){list[i], 0};
+  int rc = count_booked(conn, b, c, k, err);
+  for (size_t i = 0; !rc && i < k; i++) {
+    int done = 0;
+    rc = try_staff(pool, conn, cache, b, c[i].staff, id, &done, err);
+    if (!rc && done) {
+      *chosen = c[i].staff;
+      return SC_OK;
+    }
+  }
+  if (rc) return rc;
+  sc_error_set(err, SC_ECONFLICT, "start", "start: that time is no longer available");
+  return sc_error_kind(err, "slot_taken");
+}
