@@ -4,6 +4,7 @@
 */
 #include "schedule_common.h"
 
+#include <errno.h>
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,8 +74,9 @@ static int bind_cursor(struct sc_sqlbuf *b, const struct sc_sched_kind *k,
   if (ok) {
     *slash = '\0';
     char *end;
+    errno = 0;
     (void)strtoll(plain, &end, 10);
-    ok = *end == '\0' && strlen(plain) < 20;
+    ok = *end == '\0' && errno == 0;
   }
   if (!ok) {
     g_free(plain);

@@ -951,6 +951,10 @@ static void test_rules_pagination(struct fixture *f, gconstpointer data) {
   list_error(f, &RULES, (struct sc_sched_filter){.limit = "ten"}, "limit", lim);
   list_error(f, &RULES, (struct sc_sched_filter){.cursor = "garbage"}, "cursor",
              "cursor: not a cursor from this API");
+  char *huge = g_base64_encode((const guchar *)"9999999999999999999/00000000-0000-4000-8000-000000000000", 56);
+  list_error(f, &RULES, (struct sc_sched_filter){.cursor = huge}, "cursor",
+             "cursor: not a cursor from this API");
+  g_free(huge);
   char *fake = g_base64_encode((const guchar *)"1'--/x", 6);
   list_error(f, &RULES, (struct sc_sched_filter){.cursor = fake}, "cursor",
              "cursor: not a cursor from this API");
