@@ -68,8 +68,9 @@ int sc_sched_resolve_owner(PGconn *conn, const struct sc_caller *caller,
                            const char *location, const char *staff,
                            struct sc_sched_owner *o, struct sc_error *err);
 
-/* Field readers: absent and null both leave the output NULL / untouched
-** with *present = 0. Messages name the path (e.g. "intervals[1].end"). */
+/* Field readers. An optional field absent or null leaves *out NULL; a
+** required one is "<path>: required". Messages name the path (e.g.
+** "intervals[1].end") and quote the offending JSON value. */
 int sc_sched_string(json_object *obj, const char *key, const char **out,
                     size_t max_len, struct sc_error *err);
 /* "HH:MM"; required. */
