@@ -7,6 +7,7 @@
 #include "api_availability.h"
 #include "api_booking.h"
 #include "api_health.h"
+#include "api_schedule.h"
 #include "api_metrics.h"
 
 const struct sc_http_route sc_routes[] = {
@@ -18,6 +19,21 @@ const struct sc_http_route sc_routes[] = {
   {"GET", "/v1/appointments/{id}", sc_api_appointments_get},
   {"PATCH", "/v1/appointments/{id}", sc_api_appointments_patch},
   {"POST", "/v1/appointments/{id}/cancel", sc_api_appointments_cancel},
+  {"GET", "/v1/rules", sc_api_rules_list},
+  {"POST", "/v1/rules", sc_api_rules_create},
+  {"GET", "/v1/rules/{id}", sc_api_rules_get},
+  {"PATCH", "/v1/rules/{id}", sc_api_rules_patch},
+  {"DELETE", "/v1/rules/{id}", sc_api_rules_delete},
+  {"GET", "/v1/overrides", sc_api_overrides_list},
+  {"POST", "/v1/overrides", sc_api_overrides_create},
+  {"GET", "/v1/overrides/{id}", sc_api_overrides_get},
+  {"PATCH", "/v1/overrides/{id}", sc_api_overrides_patch},
+  {"DELETE", "/v1/overrides/{id}", sc_api_overrides_delete},
+  {"GET", "/v1/blocks", sc_api_blocks_list},
+  {"POST", "/v1/blocks", sc_api_blocks_create},
+  {"GET", "/v1/blocks/{id}", sc_api_blocks_get},
+  {"PATCH", "/v1/blocks/{id}", sc_api_blocks_patch},
+  {"DELETE", "/v1/blocks/{id}", sc_api_blocks_delete},
   {"GET", "/v1/availability", sc_api_availability},
   {"GET", "/v1/public/{org}/{location}/availability", sc_api_public_availability},
   {"POST", "/v1/public/{org}/{location}/bookings", sc_api_public_booking},
