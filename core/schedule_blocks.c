@@ -192,7 +192,9 @@ int sc_block_update(PGconn *conn, const struct sc_caller *caller, const char *id
   char done[37];
   int rc = sc_sched_lock_writable(conn, caller, &BLOCKS, id, &row, err);
   if (!rc) rc = sc_sched_merged(&BLOCKS, row, patch, &merged, err);
-  if (!rc) rc = write_block(conn, caller, id, merged, done, err);
+  struct sc_caller as;
+  if (!rc) rc = sc_sched_row_caller(conn, caller, &BLOCKS, id, &as, err);
+  if (!rc) rc = write_block(conn, &as, id, merged, done, err);
   json_object_put(row);
   json_object_put(merged);
   if (rc) return rc;

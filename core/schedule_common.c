@@ -317,6 +317,22 @@ static int resolve_staff(PGconn *conn, const struct sc_caller *c, const char *sl
   return SC_OK;
 }
 
+int sc_sched_row_caller(PGconn *conn, const struct sc_caller *caller,
+                        const struct sc_sched_kind *k, const char *id,
+                        struct sc_caller *out, struct sc_error *err) {
+  *out = *caller;
+  if (*caller->org_id || caller->role != SC_ROLE_PLATFORM_ADMIN) return SC_OK;
+  char sql[160];
+  snprintf(sql, sizeof sql, "SELECT organization_id FROM %s WHERE id = $1::uuid", k->table);
+  const char *p[1] = {id};
+  PGresult *r;
+  int rc = sc_db_exec(conn, sql, 1, p, &r, err);
+  if (rc) return rc;
+  if (PQntuples(r)) snprintf(out->org_id, sizeof out->org_id, "%s", PQgetvalue(r, 0, 0));
+  PQclear(r);
+  return SC_OK;
+}
+
 int sc_sched_resolve_owner(PGconn *conn, const struct sc_caller *caller,
                            const char *location, const char *staff,
                            struct sc_sched_owner *o, struct sc_error *err) {

@@ -27,6 +27,11 @@ struct sc_sched_kind {
 void sc_sched_scope_where(struct sc_sqlbuf *b, const struct sc_caller *c);
 
 /* Starts a query: kind->select plus the caller's scope. */
+/* A platform admin without ?org= acts, for writes to an existing row, in
+** that row's organization (the row names it; nothing else may). */
+int sc_sched_row_caller(PGconn *conn, const struct sc_caller *caller,
+                        const struct sc_sched_kind *k, const char *id,
+                        struct sc_caller *out, struct sc_error *err);
 void sc_sched_query(struct sc_sqlbuf *b, const struct sc_sched_kind *k,
                     const struct sc_caller *c);
 /* Appends the location/staff/source filters and validates limit and cursor. */

@@ -198,7 +198,9 @@ int sc_override_update(PGconn *conn, const struct sc_caller *caller, const char 
   char done[37];
   int rc = sc_sched_lock_writable(conn, caller, &OVERRIDES, id, &row, err);
   if (!rc) rc = sc_sched_merged(&OVERRIDES, row, patch, &merged, err);
-  if (!rc) rc = write_override(conn, caller, id, merged, done, err);
+  struct sc_caller as;
+  if (!rc) rc = sc_sched_row_caller(conn, caller, &OVERRIDES, id, &as, err);
+  if (!rc) rc = write_override(conn, &as, id, merged, done, err);
   json_object_put(row);
   json_object_put(merged);
   if (rc) return rc;

@@ -150,7 +150,9 @@ int sc_rule_update(PGconn *conn, const struct sc_caller *caller, const char *id,
   char done[37];
   int rc = sc_sched_lock_writable(conn, caller, &RULES, id, &row, err);
   if (!rc) rc = sc_sched_merged(&RULES, row, patch, &merged, err);
-  if (!rc) rc = write_rule(conn, caller, id, merged, done, err);
+  struct sc_caller as;
+  if (!rc) rc = sc_sched_row_caller(conn, caller, &RULES, id, &as, err);
+  if (!rc) rc = write_rule(conn, &as, id, merged, done, err);
   json_object_put(row);
   json_object_put(merged);
   if (rc) return rc;
