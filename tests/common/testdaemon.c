@@ -51,7 +51,7 @@ void sc_test_daemon_start(struct sc_test_daemon *d, const char *const *extra) {
   for (const char *const *a = fixed; *a; a++) g_ptr_array_add(argv, (char *)*a);
   for (const char *const *a = extra; a && *a; a++) g_ptr_array_add(argv, (char *)*a);
   g_ptr_array_add(argv, NULL);
-  g_unlink(d->log_path);
+  if (!d->shared) g_unlink(d->log_path);
   pid_t pid = fork();
   if (pid == 0) {
     FILE *log = fopen(d->log_path, "w");
@@ -109,8 +109,29 @@ static void rm_rf(const char *path) {
   g_rmdir(path);
 }
 
+void sc_test_daemon_share(const struct sc_test_daemon *src, struct sc_test_daemon *d) {
+  memset(d, 0, sizeof *d);
+  d->shared = 1;
+  d->db.name = g_strdup(src->db.name);
+  d->db.url = g_strdup(src->db.url);
+  d->dir = g_strdup(src->dir);
+  d->conf_dir = g_strdup(src->conf_dir);
+  d->keyring = g_strdup(src->keyring);
+  d->log_path = g_strdup_printf("%s/sidecald-2.log", src->dir);
+}
+
 void sc_test_daemon_cleanup(struct sc_test_daemon *d) {
   if (d->pid) sc_test_daemon_signal_wait(d, SIGKILL);
+  if (d->shared) {
+    g_free(d->db.name);
+    g_free(d->db.url);
+    g_free(d->dir);
+    g_free(d->conf_dir);
+    g_free(d->keyring);
+    g_free(d->log_path);
+    memset(d, 0, sizeof *d);
+    return;
+  }
   sc_test_db_drop(&d->db);
   if (d->dir) rm_rf(d->dir);
   g_free(d->dir);

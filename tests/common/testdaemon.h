@@ -18,6 +18,7 @@ struct sc_test_daemon {
   char *log_path;
   pid_t pid;
   int port;
+  int shared;       /* a second daemon on another's database and dirs */
 };
 
 /* Creates db + dirs and writes each (name, yaml) pair into conf.d/.
@@ -28,6 +29,9 @@ void sc_test_daemon_init(struct sc_test_daemon *d, const char *const *files);
 void sc_test_daemon_start(struct sc_test_daemon *d, const char *const *extra);
 /* Sends sig and waits for exit; returns the exit status (or 128+signal). */
 int sc_test_daemon_signal_wait(struct sc_test_daemon *d, int sig);
+/* A second daemon on the same database, config and keyring as src (which
+** keeps owning them); start it with sc_test_daemon_start. */
+void sc_test_daemon_share(const struct sc_test_daemon *src, struct sc_test_daemon *d);
 /* Stops (if running), drops the database, removes the temp dir. */
 void sc_test_daemon_cleanup(struct sc_test_daemon *d);
 /* The daemon's log so far (g_free). */
