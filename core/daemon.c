@@ -128,6 +128,11 @@ static void reload_config(struct sc_app *app) {
   }
   pthread_rwlock_unlock(&app->cfg_lock);
   sc_config_free(&old);
+  /* This process sees its own apply at once; others hear NOTIFY. */
+  struct sc_error cerr;
+  if (sc_catalog_reload(app->catalog, &cerr))
+    sc_log_error("event=catalog_reload_failed error=\"%s\"", cerr.message);
+  sc_avail_cache_bump_all(app->avail);
   sc_log_info("event=reloaded");
 }
 
@@ -199,6 +204,8 @@ static int run(const struct opts *o, struct sc_app *app, const sigset_t *set) {
     return fail(1, "auth", &err);
   if (apply_config(app, &err)) return fail(2, "config_apply", &err);
   if (start_caches(app, o->database_url, &err)) return fail(1, "caches", &err);
+  /* -- plugins: registry generations (issue 5) -- */
+  /* -- sync engine: workers, scheduler (issue 6) -- */
   struct sc_http_config hc = {.listen = o->listen, .threads = o->threads,
                               .routes = sc_routes, .app = app};
   struct sc_http_server *srv;
@@ -227,6 +234,8 @@ int sc_daemon_main(int argc, char **argv) {
   pthread_rwlock_init(&app.cfg_lock, NULL);
   sc_metrics_init();
   rc = run(&o, &app, &set);
+  /* -- stop: sync engine (issue 6) -- */
+  /* -- stop: plugins (issue 5) -- */
   sc_listener_stop(app.listener);  /* first: its handlers use the caches */
   sc_catalog_holder_close(app.catalog);
   sc_avail_cache_free(app.avail);

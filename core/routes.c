@@ -37,5 +37,7 @@ const struct sc_http_route sc_routes[] = {
   {"GET", "/v1/availability", sc_api_availability},
   {"GET", "/v1/public/{org}/{location}/availability", sc_api_public_availability},
   {"POST", "/v1/public/{org}/{location}/bookings", sc_api_public_booking},
+  /* -- routes: admin / plugins (issue 5) -- */
+  /* -- routes: webhooks / sync (issue 6) -- */
   {NULL, NULL, NULL},
 };
