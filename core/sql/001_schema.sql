@@ -40,6 +40,21 @@ CREATE FUNCTION sc_is_platform_admin() RETURNS boolean
   LANGUAGE sql STABLE PARALLEL SAFE
   AS $$ SELECT coalesce(current_setting('sidecal.platform_admin', true), '') = 'on' $$;
 
+-- IANA zone names only: PostgreSQL must know the zone, and bare offsets
+-- or POSIX rules ("+05", "EST5EDT"-style strings with digits first) are not
+-- places. IMMUTABLE because CHECK needs it; the tz database only grows.
+CREATE FUNCTION sc_valid_tz(tz text) RETURNS boolean
+  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+  IF tz IS NULL OR tz !~ '^[A-Za-z][A-Za-z0-9_+/-]*$' THEN
+    RETURN false;
+  END IF;
+  PERFORM now() AT TIME ZONE tz;
+  RETURN true;
+EXCEPTION WHEN others THEN
+  RETURN false;
+END $$;
+
 -- API timestamps: UTC with Z, whatever the session's TimeZone.
 CREATE FUNCTION sc_utc(ts timestamptz) RETURNS text
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -71,7 +86,7 @@ CREATE TABLE locations (
   id              uuid NOT NULL DEFAULT gen_random_uuid(),
   slug            text NOT NULL CHECK (slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'),
   name            text NOT NULL,
-  timezone        text NOT NULL,
+  timezone        text NOT NULL CHECK (sc_valid_tz(timezone)),
   branding        jsonb NOT NULL DEFAULT '{}',
   active          boolean NOT NULL DEFAULT true,
   created_at      timestamptz NOT NULL DEFAULT now(),
@@ -143,7 +158,7 @@ CREATE TABLE availability_rules (
   day_of_week     smallint NOT NULL CHECK (day_of_week BETWEEN 0 AND 6),
   start_time      time NOT NULL,
   end_time        time NOT NULL CHECK (end_time > start_time OR end_time = '24:00'),
-  timezone        text NOT NULL,
+  timezone        text NOT NULL CHECK (sc_valid_tz(timezone)),
   effective_from  date,
   effective_until date,
   source          row_source NOT NULL DEFAULT 'api',
@@ -185,7 +200,7 @@ CREATE TABLE calendar_blocks (
   staff_id        uuid,
   starts_local    timestamp NOT NULL,
   ends_local      timestamp NOT NULL,
-  timezone        text NOT NULL,
+  timezone        text NOT NULL CHECK (sc_valid_tz(timezone)),
   rrule           text,
   exdates         timestamp[] NOT NULL DEFAULT '{}',
   reason          text,
@@ -258,7 +273,7 @@ CREATE TABLE appointments (
   -- Scheduling: instants in UTC, plus the zone the booking was made in.
   starts_at            timestamptz NOT NULL,
   ends_at              timestamptz NOT NULL,
-  timezone             text NOT NULL,
+  timezone             text NOT NULL CHECK (sc_valid_tz(timezone)),
   all_day              boolean NOT NULL DEFAULT false,
   -- Details
   type                 text,

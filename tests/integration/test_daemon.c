@@ -176,6 +176,49 @@ static void test_refuses_missing_keyring(void) {
   sc_test_daemon_cleanup(&d);
 }
 
+/* sidecalctl rotate-master-key against the daemon's database: a new active
+** key, every secret re-encrypted under it, and the daemon restarts on it. */
+static void test_rotate_master_key(void) {
+  const char *files[] = {"acme.yaml",
+                         "organization: {slug: acme, name: Acme}\n"
+                         "locations:\n"
+                         "  - slug: miami\n"
+                         "    name: Miami\n"
+                         "    timezone: America/New_York\n"
+                         "    connectors:\n"
+                         "      - plugin: ghl\n"
+                         "        settings: {refresh_token: \"env:SC_ROTATE_TOKEN\", client_secret: \"env:SC_ROTATE_SECRET\"}\n",
+                         NULL};
+  g_setenv("SC_ROTATE_TOKEN", "token-value", TRUE);
+  g_setenv("SC_ROTATE_SECRET", "secret-value", TRUE);
+  struct sc_test_daemon d;
+  sc_test_daemon_init(&d, files);
+  sc_test_daemon_start(&d, NULL);
+  g_assert_cmpint(sc_test_daemon_signal_wait(&d, SIGTERM), ==, 0);
+  PGconn *c = sc_test_db_connect(&d.db);
+  char *v = sc_test_db_value(c, "SELECT string_agg(encode(substring(ciphertext from 1 for 5), 'hex'), ',') FROM connector_secrets");
+  g_assert_cmpstr(v, ==, "0100000001,0100000001");
+  g_free(v);
+  const char *args[] = {"rotate-master-key", NULL};
+  char *out = NULL;
+  g_assert_cmpint(sc_test_ctl(&d, args, &out), ==, 0);
+  g_assert_cmpstr(out, ==, "active key k2; 2 secrets re-encrypted\n");
+  g_free(out);
+  v = sc_test_db_value(c, "SELECT string_agg(encode(substring(ciphertext from 1 for 5), 'hex'), ',') FROM connector_secrets");
+  g_assert_cmpstr(v, ==, "0100000002,0100000002");
+  g_free(v);
+  /* The daemon starts on the rotated keyring and rewrites nothing. */
+  sc_test_daemon_start(&d, NULL);
+  char *log = sc_test_daemon_log(&d);
+  g_assert_nonnull(strstr(log, "secrets_written=0 secrets_unresolved=0"));
+  g_free(log);
+  g_assert_cmpint(sc_test_daemon_signal_wait(&d, SIGTERM), ==, 0);
+  PQfinish(c);
+  g_unsetenv("SC_ROTATE_TOKEN");
+  g_unsetenv("SC_ROTATE_SECRET");
+  sc_test_daemon_cleanup(&d);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -185,6 +228,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/daemon/refuses_privileged_role", test_refuses_privileged_role);
   g_test_add_func("/daemon/refuses_bad_config", test_refuses_bad_config);
   g_test_add_func("/daemon/refuses_missing_keyring", test_refuses_missing_keyring);
+  g_test_add_func("/daemon/rotate_master_key", test_rotate_master_key);
   int rc = g_test_run();
   curl_global_cleanup();
   return rc;

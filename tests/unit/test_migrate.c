@@ -107,11 +107,36 @@ static void test_failed_migration_rolls_back(void) {
   sc_test_db_drop(&db);
 }
 
+/* The database itself refuses a time zone that is not an IANA name. */
+static void test_timezones_checked(void) {
+  struct sc_test_db db;
+  sc_test_db_create_migrated(&db);
+  PGconn *c = sc_test_db_connect(&db);
+  g_free(sc_test_db_value(c, "INSERT INTO organizations (slug, name) VALUES ('o', 'O')"));
+  const char *bad[] = {"America/Nwe_York", "+05:00", "5", "", "Europe/London; DROP TABLE x"};
+  for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+    const char *p[1] = {bad[i]};
+    PGresult *r = PQexecParams(c, "INSERT INTO locations (organization_id, slug, name, timezone)"
+                               " SELECT organization_id, 'l', 'L', $1 FROM organizations", 1, NULL, p, NULL, NULL, 0);
+    g_assert_cmpint(PQresultStatus(r), ==, PGRES_FATAL_ERROR);
+    g_assert_cmpstr(PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME), ==, "locations_timezone_check");
+    PQclear(r);
+  }
+  g_free(sc_test_db_value(c, "INSERT INTO locations (organization_id, slug, name, timezone)"
+                             " SELECT organization_id, 'l', 'L', 'Australia/Lord_Howe' FROM organizations"));
+  char *n = sc_test_db_value(c, "SELECT count(*) FROM locations");
+  g_assert_cmpstr(n, ==, "1");
+  g_free(n);
+  PQfinish(c);
+  sc_test_db_drop(&db);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/migrate/from_empty", test_from_empty);
   g_test_add_func("/migrate/rls_and_org_keys", test_every_tenant_table_has_rls_and_org_keys);
   g_test_add_func("/migrate/newer_schema_refused", test_newer_schema_refused);
   g_test_add_func("/migrate/failed_migration_rolls_back", test_failed_migration_rolls_back);
+  g_test_add_func("/migrate/timezones_checked", test_timezones_checked);
   return g_test_run();
 }
