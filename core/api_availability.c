@@ -94,26 +94,63 @@ static json_object *render(const struct sc_avail_request *rq, GArray *offers) {
   return out;
 }
 
-/* Computes for each staff member (all candidates, or one) and merges. */
+static void answer_key(char *buf, size_t n, const struct sc_avail_request *rq,
+                       const struct sc_cat_staff *only, const char *tz) {
+  snprintf(buf, n, "%s|%s|%s|%s|%d|%d|%s", rq->org->id, rq->loc->id, rq->et->id,
+           only ? only->id : "*", (int)rq->from, (int)rq->to, tz ? tz : "-");
+}
+
+/* Computes for each staff member (all candidates, or one) and merges; a
+** whole answer is cached on top of the per-day cache, so a repeated
+** request costs a hash probe. */
 static int compute(struct sc_app *app, const struct sc_avail_request *rq,
-                   const struct sc_cat_staff *only, json_object **out, struct sc_error *err) {
+                   const struct sc_cat_staff *only, char **json, struct sc_error *err) {
   const struct sc_cat_staff *cand[SC_AVAIL_MAX_STAFF];
-  size_t n = sc_avail_candidates(rq->org, rq->loc, rq->et, cand, SC_AVAIL_MAX_STAFF);
+  size_t n = sc_avail_candidates(rq->org, rq->loc, rq->et, cand, SC_AVAIL_MAX_STAFF), k = 0;
+  const char *ids[SC_AVAIL_MAX_STAFF + 2];
+  ids[k++] = rq->org->id;
+  ids[k++] = rq->loc->id;
+  for (size_t i = 0; i < n; i++)
+    if (!only || cand[i] == only) ids[k++] = cand[i]->id;
+  char key[512];
+  answer_key(key, sizeof key, rq, only, rq->window_tz);
+  if (sc_avail_cache_answer_get(app->avail, key, ids, k, rq->now, json)) return SC_OK;
+  uint64_t gens[SC_AVAIL_MAX_STAFF + 3];
+  sc_avail_cache_gen_vector(app->avail, ids, k, gens);  /* before reading inputs */
   GArray *offers = g_array_new(FALSE, FALSE, sizeof(struct offer));
   int rc = SC_OK;
   for (size_t i = 0; i < n && !rc; i++) {
     if (only && cand[i] != only) continue;
     struct sc_staff_slots ss;
     rc = sc_avail_staff_slots(app->pool, NULL, app->avail, rq, cand[i], &ss, err);
-    for (size_t k = 0; !rc && k < ss.n; k++) {
-      struct offer o = {ss.starts[k], cand[i]->slug};
+    for (size_t j = 0; !rc && j < ss.n; j++) {
+      struct offer o = {ss.starts[j], cand[i]->slug};
       g_array_append_val(offers, o);
     }
     if (!rc) sc_staff_slots_free(&ss);
   }
-  if (!rc) *out = render(rq, offers);
+  if (!rc) {
+    json_object *out = render(rq, offers);
+    *json = strdup(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
+    json_object_put(out);
+    /* Valid until minimum notice would drop the earliest slot; at most a
+    ** minute, so slots entering the booking horizon appear promptly. */
+    int64_t until = rq->now + 60;
+    if (offers->len) {
+      int64_t first = g_array_index(offers, struct offer, 0).start - (int64_t)rq->et->min_notice * 60;
+      if (first + 1 < until) until = first + 1;
+    }
+    sc_avail_cache_answer_put(app->avail, key, gens, k + 1, until, *json);
+  }
   g_array_free(offers, TRUE);
   return rc;
+}
+
+static void send_json_text(struct sc_http_resp *resp, char *json) {
+  free(resp->body);
+  resp->status = 200;
+  resp->body = json;
+  resp->content_type = "application/json";
 }
 
 /* Resolves slugs in the catalog; `published_only` for public pages. */
@@ -181,7 +218,7 @@ void sc_api_availability(struct sc_http_req *req, struct sc_http_resp *resp) {
   struct avail_args a;
   struct sc_avail_request rq = {0};
   const struct sc_cat_staff *staff = NULL;
-  json_object *out = NULL;
+  char *out = NULL;
   args_from_query(req, &a, NULL);
   int rc = org ? resolve(org, &a, 0, &rq, &staff, &err)
                : sc_error_set(&err, SC_ENOTFOUND, "org", "no such organization");
@@ -189,7 +226,7 @@ void sc_api_availability(struct sc_http_req *req, struct sc_http_resp *resp) {
   if (!rc) rc = compute(app, &rq, staff, &out, &err);
   sc_catalog_release(app->catalog, cat);
   if (rc) return sc_http_from_error(resp, &err);
-  sc_http_json(resp, 200, out);
+  send_json_text(resp, out);
 }
 
 void sc_api_public_availability(struct sc_http_req *req, struct sc_http_resp *resp) {
@@ -200,7 +237,7 @@ void sc_api_public_availability(struct sc_http_req *req, struct sc_http_resp *re
   struct avail_args a;
   struct sc_avail_request rq = {0};
   const struct sc_cat_staff *staff = NULL;
-  json_object *out = NULL;
+  char *out = NULL;
   args_from_query(req, &a, req->params[1]);
   int rc;
   if (!org || !org->active || !sc_cat_location(org, req->params[1]) ||
@@ -213,5 +250,5 @@ void sc_api_public_availability(struct sc_http_req *req, struct sc_http_resp *re
   if (!rc) rc = compute(app, &rq, staff, &out, &err);
   sc_catalog_release(app->catalog, cat);
   if (rc) return sc_http_from_error(resp, &err);
-  sc_http_json(resp, 200, out);
+  send_json_text(resp, out);
 }

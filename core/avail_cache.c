@@ -17,9 +17,25 @@ struct entry {
   int64_t starts[];
 };
 
+struct answer {
+  int64_t valid_until;
+  size_t n_gens;
+  uint64_t *gens;
+  char *json;
+};
+
+static void answer_free(gpointer p) {
+  struct answer *a = p;
+  free(a->gens);
+  free(a->json);
+  free(a);
+}
+
 struct sc_avail_cache {
   pthread_rwlock_t lock;
   GHashTable *entries;  /* key → struct entry * */
+  GHashTable *answers;  /* key → struct answer * */
+  atomic_uint_fast64_t answer_hits, answer_misses;
   GHashTable *gens;     /* id → uint64_t * */
   uint64_t all;
   size_t max_entries;
@@ -31,6 +47,7 @@ struct sc_avail_cache *sc_avail_cache_new(size_t max_entries) {
   pthread_rwlock_init(&c->lock, NULL);
   c->entries = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free);
   c->gens = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  c->answers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, answer_free);
   c->max_entries = max_entries ? max_entries : 200000;
   c->all = 1;
   return c;
@@ -40,6 +57,7 @@ void sc_avail_cache_free(struct sc_avail_cache *c) {
   if (!c) return;
   g_hash_table_destroy(c->entries);
   g_hash_table_destroy(c->gens);
+  g_hash_table_destroy(c->answers);
   pthread_rwlock_destroy(&c->lock);
   free(c);
 }
@@ -112,6 +130,7 @@ void sc_avail_cache_bump_all(struct sc_avail_cache *c) {
   pthread_rwlock_wrlock(&c->lock);
   c->all++;
   g_hash_table_remove_all(c->entries);
+  g_hash_table_remove_all(c->answers);
   pthread_rwlock_unlock(&c->lock);
 }
 
@@ -124,4 +143,68 @@ void sc_avail_cache_stats(struct sc_avail_cache *c, uint64_t *hits, uint64_t *mi
     *entries = g_hash_table_size(c->entries);
     pthread_rwlock_unlock(&c->lock);
   }
+}
+
+void sc_avail_cache_gen_vector(struct sc_avail_cache *c, const char *const *ids,
+                               size_t n_ids, uint64_t *out) {
+  pthread_rwlock_rdlock(&c->lock);
+  out[0] = c->all;
+  for (size_t i = 0; i < n_ids; i++) out[i + 1] = gen_of(c, ids[i]);
+  pthread_rwlock_unlock(&c->lock);
+}
+
+int sc_avail_cache_answer_get(struct sc_avail_cache *c, const char *key,
+                              const char *const *ids, size_t n_ids, int64_t now,
+                              char **json) {
+  int hit = 0;
+  pthread_rwlock_rdlock(&c->lock);
+  struct answer *a = g_hash_table_lookup(c->answers, key);
+  if (a && a->n_gens == n_ids + 1 && now < a->valid_until && a->gens[0] == c->all) {
+    hit = 1;
+    for (size_t i = 0; i < n_ids && hit; i++) hit = a->gens[i + 1] == gen_of(c, ids[i]);
+    if (hit) *json = strdup(a->json);
+  }
+  pthread_rwlock_unlock(&c->lock);
+  atomic_fetch_add(hit ? &c->answer_hits : &c->answer_misses, 1);
+  return hit;
+}
+
+void sc_avail_cache_answer_put(struct sc_avail_cache *c, const char *key,
+                               const uint64_t *gens, size_t n_gens,
+                               int64_t valid_until, const char *json) {
+  struct answer *a = malloc(sizeof *a);
+  a->valid_until = valid_until;
+  a->n_gens = n_gens;
+  a->gens = malloc(n_gens * sizeof *a->gens);
+  memcpy(a->gens, gens, n_gens * sizeof *a->gens);
+  a->json = strdup(json);
+  pthread_rwlock_wrlock(&c->lock);
+  if (g_hash_table_size(c->answers) >= c->max_entries / 8) g_hash_table_remove_all(c->answers);
+  g_hash_table_replace(c->answers, g_strdup(key), a);
+  pthread_rwlock_unlock(&c->lock);
+}
+
+void sc_avail_cache_metrics(FILE *out, void *cache) {
+  struct sc_avail_cache *c = cache;
+  size_t days, answers;
+  pthread_rwlock_rdlock(&c->lock);
+  days = g_hash_table_size(c->entries);
+  answers = g_hash_table_size(c->answers);
+  pthread_rwlock_unlock(&c->lock);
+  fprintf(out,
+      "# HELP sidecal_availability_cache_hits_total Availability lookups served from cache.\n"
+      "# TYPE sidecal_availability_cache_hits_total counter\n"
+      "sidecal_availability_cache_hits_total{level=\"answer\"} %llu\n"
+      "sidecal_availability_cache_hits_total{level=\"day\"} %llu\n"
+      "# HELP sidecal_availability_cache_misses_total Availability lookups that had to compute.\n"
+      "# TYPE sidecal_availability_cache_misses_total counter\n"
+      "sidecal_availability_cache_misses_total{level=\"answer\"} %llu\n"
+      "sidecal_availability_cache_misses_total{level=\"day\"} %llu\n"
+      "# HELP sidecal_availability_cache_entries Cached availability entries.\n"
+      "# TYPE sidecal_availability_cache_entries gauge\n"
+      "sidecal_availability_cache_entries{level=\"answer\"} %zu\n"
+      "sidecal_availability_cache_entries{level=\"day\"} %zu\n",
+      (unsigned long long)atomic_load(&c->answer_hits), (unsigned long long)atomic_load(&c->hits),
+      (unsigned long long)atomic_load(&c->answer_misses), (unsigned long long)atomic_load(&c->misses),
+      answers, days);
 }

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct sc_avail_cache;
 
@@ -38,5 +39,21 @@ void sc_avail_cache_bump(struct sc_avail_cache *c, const char *org, const char *
 void sc_avail_cache_bump_all(struct sc_avail_cache *c);
 void sc_avail_cache_stats(struct sc_avail_cache *c, uint64_t *hits, uint64_t *misses,
                           size_t *entries);
+
+/* Whole answers: a rendered availability response, valid while the
+** generations of everything it was computed from are unchanged and the
+** clock is before valid_until (minimum notice moves the first slot). ids
+** lists the organization, location and every staff member involved. */
+int sc_avail_cache_answer_get(struct sc_avail_cache *c, const char *key,
+                              const char *const *ids, size_t n_ids, int64_t now,
+                              char **json);
+void sc_avail_cache_answer_put(struct sc_avail_cache *c, const char *key,
+                               const uint64_t *gens, size_t n_gens,
+                               int64_t valid_until, const char *json);
+/* The generations of ids (plus the global one first): n_ids + 1 values. */
+void sc_avail_cache_gen_vector(struct sc_avail_cache *c, const char *const *ids,
+                               size_t n_ids, uint64_t *out);
+/* Prometheus lines for /metrics (sc_metrics_collector). */
+void sc_avail_cache_metrics(FILE *out, void *cache);
 
 #endif

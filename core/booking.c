@@ -55,8 +55,9 @@ static int offered(struct sc_db_pool *pool, PGconn *conn, struct sc_avail_cache 
                    const struct sc_booking *b, const struct sc_cat_staff *st, int *ok,
                    struct sc_error *err) {
   sc_date d = local_date(b->loc->timezone, b->start);
-  struct sc_avail_request rq = {.org = b->org, .loc = b->loc, .et = b->et, .from = d - 1,
-                                .to = d + 1, .now = b->now, .bypass_cache = 1};
+  /* A slot starts on its rule day's local date (rules end by 24:00). */
+  struct sc_avail_request rq = {.org = b->org, .loc = b->loc, .et = b->et, .from = d,
+                                .to = d, .now = b->now, .bypass_cache = 1};
   struct sc_staff_slots ss;
   int rc = sc_avail_staff_slots(pool, conn, cache, &rq, st, &ss, err);
   if (rc) return rc;
@@ -121,7 +122,8 @@ int sc_booking_make(struct sc_db_pool *pool, PGconn *conn, struct sc_avail_cache
   size_t n = sc_avail_candidates(b->org, b->loc, b->et, list, SC_BOOKING_MAX_STAFF), k = 0;
   for (size_t i = 0; i < n; i++)
     if (!b->staff || list[i] == b->staff) c[k++] = (struct candidate){list[i], 0};
-  int rc = count_booked(conn, b, c, k, err);
+  /* Fewest bookings first only matters when there is a choice. */
+  int rc = k > 1 ? count_booked(conn, b, c, k, err) : SC_OK;
   for (size_t i = 0; !rc && i < k; i++) {
     int done = 0;
     rc = try_staff(pool, conn, cache, b, c[i].staff, id, &done, err);

@@ -169,6 +169,7 @@ static int start_caches(struct sc_app *app, const char *url, struct sc_error *er
   int rc = sc_catalog_holder_open(app->pool, &app->catalog, err);
   if (rc) return rc;
   app->avail = sc_avail_cache_new(0);
+  sc_metrics_add_collector(sc_avail_cache_metrics, app->avail);
   struct sc_listener_handlers h = {.on_avail = on_avail, .on_catalog = on_catalog,
                                    .on_auth = on_auth, .on_reconnect = on_reconnect,
                                    .ud = app};

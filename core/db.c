@@ -4,7 +4,9 @@
 */
 #include "db.h"
 
+#include <ctype.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -227,14 +229,19 @@ void sc_db_pool_stats(struct sc_db_pool *p, int *in_use, long *waits) {
   pthread_mutex_unlock(&p->mu);
 }
 
+/* One round trip: BEGIN and the tenant settings travel together. The org
+** id is inlined, so it must be a UUID (or empty); anything else is refused
+** before it reaches SQL. */
 int sc_db_begin(PGconn *conn, const struct sc_tenant *t, struct sc_error *err) {
-  const char *params[2] = {t->org_id, t->platform_admin ? "on" : "off"};
-  int rc = sc_db_run(conn, "BEGIN", err);
-  if (rc) return rc;
-  rc = sc_db_exec(conn,
-      "SELECT set_config('sidecal.org_id', $1, true),"
-      " set_config('sidecal.platform_admin', $2, true)",
-      2, params, NULL, err);
+  const char *org = t->org_id;
+  for (size_t i = 0; org[i]; i++)
+    if (!(isxdigit((unsigned char)org[i]) || org[i] == '-') || i >= 36)
+      return sc_error_set(err, SC_EINVAL, NULL, "tenant id is not a UUID");
+  char sql[200];
+  snprintf(sql, sizeof sql,
+           "BEGIN; SET LOCAL sidecal.org_id = '%s'; SET LOCAL sidecal.platform_admin = '%s'",
+           org, t->platform_admin ? "on" : "off");
+  int rc = sc_db_run(conn, sql, err);
   if (rc) sc_db_rollback(conn);
   return rc;
 }

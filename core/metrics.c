@@ -99,8 +99,15 @@ void sc_metrics_init(void) {
 }
 
 /* Call only once no other thread records any more. */
+static struct {
+  sc_metrics_collector fn;
+  void *ud;
+} collectors[8];
+static int n_collectors;
+
 void sc_metrics_shutdown(void) {
   pthread_mutex_lock(&mu);
+  n_collectors = 0;
   if (routes) {
     g_hash_table_destroy(routes);
     g_hash_table_destroy(requests);
@@ -344,6 +351,15 @@ static void render_named(FILE *f) {
   g_ptr_array_free(keys, TRUE);
 }
 
+void sc_metrics_add_collector(sc_metrics_collector fn, void *ud) {
+  pthread_mutex_lock(&mu);
+  if (n_collectors < 8) {
+    collectors[n_collectors].fn = fn;
+    collectors[n_collectors++].ud = ud;
+  }
+  pthread_mutex_unlock(&mu);
+}
+
 int sc_metrics_render(struct sc_db_pool *pool, char **out, size_t *len) {
   *out = NULL;
   *len = 0;
@@ -358,7 +374,9 @@ int sc_metrics_render(struct sc_db_pool *pool, char **out, size_t *len) {
   render_queries(f, names);
   render_named(f);
   g_ptr_array_free(names, TRUE);
+  int nc = n_collectors;
   pthread_mutex_unlock(&mu);
+  for (int i = 0; i < nc; i++) collectors[i].fn(f, collectors[i].ud);
   if (fclose(f) != 0) {
     free(*out);
     *out = NULL;
