@@ -9,6 +9,7 @@
 
 #include "appointment_json.h"
 #include "appointment_status.h"
+#include "page.h"
 #include "sqlbuf.h"
 #include "timeutil.h"
 #include "uuid.h"
@@ -54,34 +55,19 @@ int sc_appt_get(PGconn *conn, const struct sc_caller *caller, const char *id,
   return SC_OK;
 }
 
-/* Cursor: base64 of "<starts_at microseconds since epoch>/<id>", the last
-** row of the page; the next page starts strictly after it. */
-static char *make_cursor(PGresult *r, int row) {
-  char *plain = g_strdup_printf("%s/%s", PQgetvalue(r, row, 1), PQgetvalue(r, row, 2));
-  char *enc = g_base64_encode((const guchar *)plain, strlen(plain));
-  g_free(plain);
-  return enc;
-}
-
+/* The sort key is the start as an RFC 3339 instant with microseconds. */
 static int bind_cursor(struct sc_sqlbuf *b, const char *cursor, struct sc_error *err) {
-  gsize n = 0;
-  guchar *raw = g_base64_decode(cursor, &n);
-  char *plain = raw ? g_strndup((const char *)raw, n) : NULL;
-  g_free(raw);
-  char *slash = plain ? strrchr(plain, '/') : NULL;
-  int ok = slash && sc_uuid_valid(slash + 1);
-  if (ok) {
-    *slash = '\0';
-    int64_t secs;
-    ok = sc_time_parse_rfc3339(plain, "cursor", &secs, NULL, NULL) == SC_OK;
-  }
-  if (!ok) {
-    g_free(plain);
+  char *key, id[37];
+  int64_t secs;
+  int rc = sc_page_cursor_decode(cursor, &key, id, err);
+  if (rc) return rc;
+  if (sc_time_parse_rfc3339(key, "cursor", &secs, NULL, NULL)) {
+    g_free(key);
     return sc_error_set(err, SC_EINVAL, "cursor", "cursor: not a cursor from this API");
   }
-  sc_sqlbuf_bind(b, " AND (a.starts_at, a.id) > (%s::timestamptz", plain);
-  sc_sqlbuf_bind(b, ", %s::uuid)", slash + 1);
-  g_free(plain);
+  sc_sqlbuf_bind(b, " AND (a.starts_at, a.id) > (%s::timestamptz", key);
+  sc_sqlbuf_bind(b, ", %s::uuid)", id);
+  g_free(key);
   return SC_OK;
 }
 
@@ -92,14 +78,7 @@ static int add_filters(struct sc_sqlbuf *b, const struct sc_appt_filter *f,
   if (f->from && sc_time_parse_rfc3339(f->from, "from", &t, NULL, err)) return SC_EINVAL;
   if (f->to && sc_time_parse_rfc3339(f->to, "to", &t, NULL, err)) return SC_EINVAL;
   if (f->status && sc_appt_status_parse(f->status, "status", &st, err)) return SC_EINVAL;
-  *limit = 50;
-  if (f->limit) {
-    char *end;
-    long v = strtol(f->limit, &end, 10);
-    if (*end || end == f->limit || v < 1 || v > 500)
-      return sc_error_set(err, SC_EINVAL, "limit", "limit: expected a whole number from 1 to 500");
-    *limit = (int)v;
-  }
+  if (sc_page_limit(f->limit, limit, err)) return SC_EINVAL;
   if (f->from) sc_sqlbuf_bind(b, " AND a.ends_at > %s::timestamptz", f->from);
   if (f->to) sc_sqlbuf_bind(b, " AND a.starts_at < %s::timestamptz", f->to);
   if (f->location) sc_sqlbuf_bind(b, " AND l.slug = %s", f->location);
@@ -128,18 +107,7 @@ int sc_appt_list(PGconn *conn, const struct sc_caller *caller,
   rc = sc_sqlbuf_exec(conn, &b, &r, err);
   sc_sqlbuf_free(&b);
   if (rc) return rc;
-  int n = PQntuples(r);
-  json_object *data = json_object_new_array();
-  for (int i = 0; i < n && i < limit; i++) json_object_array_add(data, parse_row(r, i));
-  json_object *res = json_object_new_object();
-  json_object_object_add(res, "data", data);
-  if (n > limit) {
-    char *cur = make_cursor(r, limit - 1);
-    json_object_object_add(res, "next_cursor", json_object_new_string(cur));
-    g_free(cur);
-  } else {
-    json_object_object_add(res, "next_cursor", NULL);
-  }
+  json_object *res = sc_page_build(r, limit);
   PQclear(r);
   *out = res;
   return SC_OK;

@@ -4,6 +4,8 @@
 */
 #include "schedule_common.h"
 
+#include "page.h"
+
 #include <errno.h>
 #include <glib.h>
 #include <stdio.h>
@@ -43,49 +45,23 @@ void sc_sched_query(struct sc_sqlbuf *b, const struct sc_sched_kind *k,
 
 /* ---- lists -------------------------------------------------------------- */
 
-static int parse_limit(const char *text, int *limit, struct sc_error *err) {
-  *limit = 50;
-  if (!text) return SC_OK;
-  char *end;
-  long v = strtol(text, &end, 10);
-  if (*end || end == text || v < 1 || v > 500)
-    return sc_error_set(err, SC_EINVAL, "limit", "limit: expected a whole number from 1 to 500");
-  *limit = (int)v;
-  return SC_OK;
-}
-
-/* Cursor: base64 of "<sort key>/<id>" of a page's last row; the next page
-** starts strictly after it. */
-static char *make_cursor(PGresult *r, int row) {
-  char *plain = g_strdup_printf("%s/%s", PQgetvalue(r, row, 1), PQgetvalue(r, row, 2));
-  char *enc = g_base64_encode((const guchar *)plain, strlen(plain));
-  g_free(plain);
-  return enc;
-}
-
+/* The sort key is a bigint expression of the kind (day and time, date...). */
 static int bind_cursor(struct sc_sqlbuf *b, const struct sc_sched_kind *k,
                        const char *cursor, struct sc_error *err) {
-  gsize n = 0;
-  guchar *raw = g_base64_decode(cursor, &n);
-  char *plain = raw ? g_strndup((const char *)raw, n) : NULL;
-  g_free(raw);
-  char *slash = plain ? strchr(plain, '/') : NULL;
-  int ok = slash && slash > plain && sc_uuid_valid(slash + 1);
-  if (ok) {
-    *slash = '\0';
-    char *end;
-    errno = 0;
-    (void)strtoll(plain, &end, 10);
-    ok = *end == '\0' && errno == 0;
-  }
-  if (!ok) {
+  char *plain, id[37];
+  int rc = sc_page_cursor_decode(cursor, &plain, id, err);
+  if (rc) return rc;
+  char *end;
+  errno = 0;
+  (void)strtoll(plain, &end, 10);
+  if (*end != '\0' || errno != 0) {
     g_free(plain);
     return sc_error_set(err, SC_EINVAL, "cursor", "cursor: not a cursor from this API");
   }
   sc_sqlbuf_add(b, " AND (");
   sc_sqlbuf_add(b, k->sort_key);
   sc_sqlbuf_bind(b, ", t.id) > (%s::bigint", plain);
-  sc_sqlbuf_bind(b, ", %s::uuid)", slash + 1);
+  sc_sqlbuf_bind(b, ", %s::uuid)", id);
   g_free(plain);
   return SC_OK;
 }
@@ -93,7 +69,7 @@ static int bind_cursor(struct sc_sqlbuf *b, const struct sc_sched_kind *k,
 int sc_sched_common_filters(struct sc_sqlbuf *b, const struct sc_sched_filter *f,
                             struct sc_error *err) {
   int limit;
-  int rc = parse_limit(f->limit, &limit, err);
+  int rc = sc_page_limit(f->limit, &limit, err);
   if (rc) return rc;
   if (f->source && strcmp(f->source, "config") && strcmp(f->source, "api"))
     return sc_error_set(err, SC_EINVAL, "source", "source: expected \"config\" or \"api\"");
@@ -106,7 +82,7 @@ int sc_sched_common_filters(struct sc_sqlbuf *b, const struct sc_sched_filter *f
 int sc_sched_page(PGconn *conn, struct sc_sqlbuf *b, const struct sc_sched_kind *k,
                   const struct sc_sched_filter *f, json_object **out,
                   struct sc_error *err) {
-  int limit, rc = parse_limit(f->limit, &limit, err);
+  int limit, rc = sc_page_limit(f->limit, &limit, err);
   if (!rc && f->cursor) rc = bind_cursor(b, k, f->cursor, err);
   if (rc) {
     sc_sqlbuf_free(b);
@@ -121,19 +97,7 @@ int sc_sched_page(PGconn *conn, struct sc_sqlbuf *b, const struct sc_sched_kind 
   rc = sc_sqlbuf_exec(conn, b, &r, err);
   sc_sqlbuf_free(b);
   if (rc) return rc;
-  int n = PQntuples(r);
-  json_object *data = json_object_new_array();
-  for (int i = 0; i < n && i < limit; i++)
-    json_object_array_add(data, json_tokener_parse(PQgetvalue(r, i, 0)));
-  json_object *res = json_object_new_object();
-  json_object_object_add(res, "data", data);
-  if (n > limit) {
-    char *cur = make_cursor(r, limit - 1);
-    json_object_object_add(res, "next_cursor", json_object_new_string(cur));
-    g_free(cur);
-  } else {
-    json_object_object_add(res, "next_cursor", NULL);
-  }
+  json_object *res = sc_page_build(r, limit);
   PQclear(r);
   *out = res;
   return SC_OK;
