@@ -221,7 +221,8 @@ int main(int argc, char **argv) {
   const char *files[] = {"bench.yaml", yaml, NULL};
   struct sc_test_daemon d;
   sc_test_daemon_init(&d, files);
-  const char *extra[] = {"--pool", "16", "--threads", "2", NULL};
+  const char *threads = getenv("BENCH_THREADS") ? getenv("BENCH_THREADS") : "16";
+  const char *extra[] = {"--pool", "16", "--threads", threads, NULL};
   sc_test_daemon_start(&d, extra);
   const char *owner[] = {"key", "create", "--org", "bench", "--role", "agency_owner", NULL};
   const char *admin[] = {"key", "create", "--platform-admin", NULL};

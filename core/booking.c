@@ -90,27 +90,29 @@ static int insert(PGconn *conn, const struct sc_booking *b, const struct sc_cat_
   return SC_OK;
 }
 
-/* One candidate under its lock; *done when booked. A constraint conflict
-** rolls back to the savepoint so the next candidate can be tried. */
+/* One candidate under its lock; *done when booked. With other candidates
+** left, a savepoint lets a constraint conflict fall through to the next
+** one; for the last (or only) one a conflict is simply the answer. */
 static int try_staff(struct sc_db_pool *pool, PGconn *conn, struct sc_avail_cache *cache,
-                     const struct sc_booking *b, const struct sc_cat_staff *st, char id[37],
-                     int *done, struct sc_error *err) {
+                     const struct sc_booking *b, const struct sc_cat_staff *st, int last,
+                     char id[37], int *done, struct sc_error *err) {
   const char *p[2] = {b->org->id, st->id};
   *done = 0;
-  int rc = sc_db_run(conn, "SAVEPOINT booking_try", err);
+  int rc = last ? SC_OK : sc_db_run(conn, "SAVEPOINT booking_try", err);
   if (!rc) rc = sc_db_exec(conn, "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))",
                            2, p, NULL, err);
   int ok = 0;
   if (!rc) rc = offered(pool, conn, cache, b, st, &ok, err);
   if (!rc && ok) {
     rc = insert(conn, b, st, id, err);
-    if (rc == SC_ECONFLICT) {
+    if (rc == SC_ECONFLICT && !last) {
       sc_db_run(conn, "ROLLBACK TO SAVEPOINT booking_try", NULL);
       return SC_OK;
     }
+    if (rc == SC_ECONFLICT) return SC_OK;  /* reported as slot_taken */
     *done = !rc;
   }
-  if (!rc) rc = sc_db_run(conn, "RELEASE SAVEPOINT booking_try", err);
+  if (!rc && !last) rc = sc_db_run(conn, "RELEASE SAVEPOINT booking_try", err);
   return rc;
 }
 
@@ -126,7 +128,7 @@ int sc_booking_make(struct sc_db_pool *pool, PGconn *conn, struct sc_avail_cache
   int rc = k > 1 ? count_booked(conn, b, c, k, err) : SC_OK;
   for (size_t i = 0; !rc && i < k; i++) {
     int done = 0;
-    rc = try_staff(pool, conn, cache, b, c[i].staff, id, &done, err);
+    rc = try_staff(pool, conn, cache, b, c[i].staff, i + 1 == k, id, &done, err);
     if (!rc && done) {
       *chosen = c[i].staff;
       return SC_OK;
