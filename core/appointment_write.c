@@ -15,6 +15,7 @@
 #include "appointment_status.h"
 #include "json_input.h"
 #include "sqlbuf.h"
+#include "sync_enqueue.h"
 #include "timeutil.h"
 #include "uuid.h"
 
@@ -295,6 +296,7 @@ int sc_appt_create(PGconn *conn, const struct sc_caller *caller,
   char id[37];
   rc = insert_row(conn, caller, &in, loc_id, *staff_id ? staff_id : NULL,
                   *et_id ? et_id : NULL, in.tz ? in.tz : tz, ends, id, err);
+  if (!rc) rc = sc_outbox_enqueue(conn, caller->org_id, id, SC_JOB_CREATE, err);
   if (rc) return rc;
   return sc_appt_get(conn, caller, id, out, err);
 }
@@ -502,6 +504,8 @@ int sc_appt_update(PGconn *conn, const struct sc_caller *caller, const char *id,
       (rc = check_external_busy(conn, staff_id, s_txt, e_txt, id, err)))
     return rc;
   rc = apply_update(conn, caller, id, &cur, &in, staff_id, s_txt, e_txt, to, err);
+  if (!rc) rc = sc_outbox_enqueue(conn, caller->org_id, id,
+                                  to == SC_APPT_CANCELLED ? SC_JOB_CANCEL : SC_JOB_UPDATE, err);
   if (rc) return rc;
   return sc_appt_get(conn, caller, id, out, err);
 }
@@ -518,6 +522,7 @@ int sc_appt_cancel(PGconn *conn, const struct sc_caller *caller, const char *id,
         "UPDATE appointments SET status = 'CANCELLED', cancelled_at = now(),"
         " cancel_reason = $2, version = version + 1, updated_at = now() WHERE id = $1::uuid",
         2, p, NULL, err);
+    if (!rc) rc = sc_outbox_enqueue(conn, caller->org_id, id, SC_JOB_CANCEL, err);
     if (rc) return rc;
   }
   return sc_appt_get(conn, caller, id, out, err);

@@ -9,6 +9,7 @@
 
 #include "avail_service.h"
 #include "db.h"
+#include "sync_enqueue.h"
 #include "timeutil.h"
 
 #define SC_BOOKING_MAX_STAFF 256
@@ -87,7 +88,7 @@ static int insert(PGconn *conn, const struct sc_booking *b, const struct sc_cat_
   if (rc) return rc;
   snprintf(id, 37, "%s", PQgetvalue(r, 0, 0));
   PQclear(r);
-  return SC_OK;
+  return sc_outbox_enqueue(conn, b->org->id, id, SC_JOB_CREATE, err);
 }
 
 /* One candidate under its lock; *done when booked. With other candidates

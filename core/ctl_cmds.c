@@ -9,6 +9,7 @@
 #include "config.h"
 #include "slots_cli.h"
 #include "plugin_host.h"
+#include "sync_outbox.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,8 @@ struct sc_cmd {
 
 static const struct sc_cmd commands[] = {
   /* -- commands -- */
+  {"jobs", "jobs [--dead] | jobs retry ID  list outbox sync jobs (not done, or dead letters); "
+   "make a job due now", sc_cmd_jobs},
   {"key", "key create --org SLUG --role ROLE [--location SLUG] [--staff SLUG] "
    "[--expires DATE] [--label TEXT] | key create --platform-admin [--label TEXT] | "
    "key list [--org SLUG] | key revoke ID  manage API keys", sc_cmd_key},

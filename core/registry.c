@@ -102,6 +102,7 @@ static const char *result_name(int32_t code) {
   case SIDECAL_ERROR: return "error";
   case SIDECAL_CURSOR_EXPIRED: return "cursor_expired";
   case SIDECAL_CONFLICT: return "conflict";
+  case SIDECAL_UNAUTHORIZED: return "unauthorized";
   default: return "unknown";
   }
 }

@@ -17,7 +17,7 @@ static void test_from_empty(void) {
   g_assert_cmpint(sc_migrate(c, &applied, &err), ==, SC_OK);
   g_assert_cmpint(applied, ==, sc_migrations_count);
   g_assert_cmpint(sc_schema_version(c, &version, &err), ==, SC_OK);
-  g_assert_cmpint(version, ==, sc_migrations_count);
+  g_assert_cmpint(version, ==, sc_migrations[sc_migrations_count - 1].version);
   g_assert_cmpint(sc_schema_check(c, &err), ==, SC_OK);
   /* Every migration is recorded by number and name. */
   char *n = sc_test_db_value(c, "SELECT string_agg(version || ':' || name, ',' ORDER BY version) FROM schema_migrations");
@@ -45,13 +45,15 @@ static void test_every_tenant_table_has_rls_and_org_keys(void) {
       " AND relname <> 'schema_migrations'");
   g_assert_null(v);
   /* Primary and unique keys that do not include organization_id: only
-  ** organizations (its own id), api_keys (platform keys have no org) and
-  ** the global instance-name index (names embed the org slug). */
+  ** organizations (its own id), api_keys (platform keys have no org),
+  ** sync_plugin_caps (plugins are global, migration 005) and the global
+  ** instance-name index (names embed the org slug). */
   v = sc_test_db_value(c,
       "SELECT string_agg(i.indexrelid::regclass::text, ',' ORDER BY 1) FROM pg_index i"
       " JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace"
       " WHERE n.nspname = 'public' AND (i.indisunique OR i.indisprimary)"
-      " AND t.relname NOT IN ('schema_migrations', 'organizations', 'api_keys')"
+      " AND t.relname NOT IN ('schema_migrations', 'organizations', 'api_keys',"
+      "                       'sync_plugin_caps')"
       " AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid"
       "   AND a.attname = 'organization_id' AND a.attnum = ANY(i.indkey))");
   g_assert_cmpstr(v, ==, "connector_instances_name_global");
@@ -70,7 +72,7 @@ static void test_newer_schema_refused(void) {
   char *expect = g_strdup_printf(
       "database schema is at version 999, newer than this build knows "
       "(latest here: %d %s); upgrade sidecal before using this database",
-      sc_migrations_count, sc_migrations[sc_migrations_count - 1].name);
+      sc_migrations[sc_migrations_count - 1].version, sc_migrations[sc_migrations_count - 1].name);
   g_assert_cmpint(sc_migrate(c, &applied, &err), ==, SC_ESTATE);
   g_assert_cmpstr(err.message, ==, expect);
   g_assert_cmpint(applied, ==, 0);

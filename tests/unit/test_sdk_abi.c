@@ -22,12 +22,13 @@ static int lp64(void) {
 static void test_constants(void) {
   g_assert_cmphex(SIDECAL_CONNECTOR_MAGIC, ==, 0x53434e31u);
   g_assert_cmpuint(SIDECAL_ABI_MAJOR, ==, 1);
-  g_assert_cmpuint(SIDECAL_ABI_MINOR, ==, 0);
+  g_assert_cmpuint(SIDECAL_ABI_MINOR, ==, 1);
   g_assert_cmpint(SIDECAL_OK, ==, 0);
   g_assert_cmpint(SIDECAL_RETRY, ==, 1);
   g_assert_cmpint(SIDECAL_ERROR, ==, 2);
   g_assert_cmpint(SIDECAL_CURSOR_EXPIRED, ==, 3);
   g_assert_cmpint(SIDECAL_CONFLICT, ==, 4);
+  g_assert_cmpint(SIDECAL_UNAUTHORIZED, ==, 5);
   g_assert_cmphex(SIDECAL_CAP_READ_EVENTS | SIDECAL_CAP_WRITE_EVENTS | SIDECAL_CAP_WEBHOOKS |
                   SIDECAL_CAP_FREE_BUSY | SIDECAL_CAP_CREDENTIAL_REFRESH, ==, 0x1f);
   g_assert_cmpuint(SIDECAL_SETTING_STRING, ==, 1);
@@ -128,7 +129,7 @@ static void test_event(void) {
   SIZE(sidecal_window, 16);
   OFF(sidecal_window, start_utc, 0);
   OFF(sidecal_window, end_utc, 8);
-  SIZE(sidecal_event, 104);
+  SIZE(sidecal_event, 112);
   OFF(sidecal_event, struct_size, 0);
   OFF(sidecal_event, status, 4);
   OFF(sidecal_event, external_id, 8);
@@ -144,6 +145,7 @@ static void test_event(void) {
   OFF(sidecal_event, location, 80);
   OFF(sidecal_event, last_modified_utc, 88);
   OFF(sidecal_event, raw_json, 96);
+  OFF(sidecal_event, marker, 104);
 }
 
 static void test_host(void) {

@@ -35,6 +35,12 @@
 **        webhooks, free/busy, credential refresh; typed settings (string,
 **        int, bool, string_list, map); normalized event; host table with
 **        log, clock, settings, secrets, metrics, HTTP.
+**   1.1  sidecal_event.marker (the host's idempotency marker, so a create
+**        retried after an unknown outcome finds the first attempt's event
+**        instead of writing a duplicate); result code SIDECAL_UNAUTHORIZED
+**        (credentials rejected: the host refreshes and retries). A 1.0
+**        connector keeps working: it never reports a marker, so after an
+**        unknown create outcome the host can only create again.
 **
 ** Threading: the host may call any callback of one instance from several
 ** threads at once, and callbacks of different instances concurrently.
@@ -53,7 +59,7 @@
 
 #define SIDECAL_CONNECTOR_MAGIC 0x53434e31u /* "SCN1" */
 #define SIDECAL_ABI_MAJOR 1u
-#define SIDECAL_ABI_MINOR 0u
+#define SIDECAL_ABI_MINOR 1u
 
 /* sidecal_connector.capabilities */
 #define SIDECAL_CAP_READ_EVENTS        0x01u /* needs list_events */
@@ -135,6 +141,11 @@ struct sidecal_connector {
                          struct sidecal_result *res);
 
   /* --- writing (SIDECAL_CAP_WRITE_EVENTS) ---
+  ** create_event: ev->marker (1.1) is set; keep it where the provider keeps
+  ** private data (an extended property, an external-id field, or derive a
+  ** provider-side dedupe key from it) and report it back as ev->marker from
+  ** list_events, so the host can find an event whose create answered with
+  ** an error after it took effect.
   ** if_match: the etag the host last saw, or NULL for unconditional; when
   ** the provider supports preconditions and it no longer matches, return
   ** SIDECAL_CONFLICT. */

@@ -13,6 +13,7 @@
 #ifndef SIDECAL_EVENT_H
 #define SIDECAL_EVENT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* sidecal_event.status */
@@ -44,7 +45,16 @@ struct sidecal_event {
   const char *location;      /* may be NULL */
   int64_t last_modified_utc; /* seconds since the epoch, 0 when unknown */
   const char *raw_json;      /* provider payload as JSON text, or NULL */
+  /* --- ABI 1.1 --- read only when struct_size covers it */
+  const char *marker;        /* host -> connector: "sidecal:<id>" to keep
+                                with the event; connector -> host: the marker
+                                found on the event, or NULL */
 };
+
+/* Nonzero when ev was written by a connector that knew `field`. */
+#define SIDECAL_EVENT_HAS(ev, field)                                  \
+  ((ev)->struct_size >= offsetof(struct sidecal_event, field) +        \
+                            sizeof((ev)->field))
 
 /* A half-open window [start_utc, end_utc) in seconds since the epoch. */
 struct sidecal_window {

@@ -35,6 +35,10 @@
 #define SIDECAL_CURSOR_EXPIRED 3   /* list_events: the provider forgot the
                                       cursor; the host does a full sync */
 #define SIDECAL_CONFLICT       4   /* update/delete: the etag precondition failed */
+#define SIDECAL_UNAUTHORIZED   5   /* (1.1) the provider rejected the credentials
+                                      (HTTP 401): the host calls
+                                      refresh_credentials and retries; when
+                                      that fails the instance NEEDS_REAUTH */
 
 #define SIDECAL_MESSAGE_MAX 512
 
@@ -42,7 +46,7 @@
 ** store in .code, so `return sidecal_error(res, "...")` reads naturally. */
 struct sidecal_result {
   uint32_t struct_size;
-  int32_t code;                 /* SIDECAL_OK .. SIDECAL_CONFLICT */
+  int32_t code;                 /* SIDECAL_OK .. SIDECAL_UNAUTHORIZED */
   uint32_t retry_after_ms;      /* with SIDECAL_RETRY; 0 = host decides */
   uint32_t reserved;
   char message[SIDECAL_MESSAGE_MAX]; /* human-readable, never a secret */

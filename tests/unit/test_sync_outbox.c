@@ -1,0 +1,609 @@
+/*
+** Tests for the transactional outbox (core/sync_enqueue.c, sync_outbox.c)
+** against a real database and the scriptable connector (tests/plugins/
+** scripted.c) loaded through a registry built here: jobs written with the
+** appointment change and gone with its rollback, create/update/delete
+** pushed with links recorded, 500s then success, 429 Retry-After honoured,
+** 500-after-write creating no duplicate, dead letters after N attempts and
+** manual retry, permanent errors, 401 → refresh → success, refresh failure
+** → NEEDS_REAUTH, per-pair ordering, an instance that is not loaded, and
+** two worker pools (two daemons) sharing 60 jobs with none run twice.
+*/
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "appointments.h"
+#include "config.h"
+#include "config_apply.h"
+#include "crypto.h"
+#include "db.h"
+#include "plugin_fixtures.h"
+#include "plugin_test.h"
+#include "registry.h"
+#include "sync_enqueue.h"
+#include "sync_outbox.h"
+#include "testdb.h"
+
+struct fx {
+  struct sc_test_db db;
+  struct sc_db_pool *pool;
+  PGconn *owner;
+  char *dir, *state, *control;
+  struct pt_dirs pd;
+  struct sc_registry *reg;
+  struct sc_caller boss;
+};
+
+/* ---- secrets: env: references, rotated values kept by the host -------- */
+
+static int secret_read(void *ud, const char *instance, const char *key, const char *ref,
+                       char **value, struct sc_error *err) {
+  (void)ud, (void)instance, (void)key;
+  const char *v = ref && !strncmp(ref, "env:", 4) ? getenv(ref + 4) : NULL;
+  if (!v) return sc_error_set(err, SC_EINVAL, NULL, "unset %s", ref ? ref : "(none)");
+  *value = strdup(v);
+  return SC_OK;
+}
+static int secret_store(void *ud, const char *instance, const char *key, const char *value,
+                        struct sc_error *err) {
+  (void)ud, (void)instance, (void)key, (void)value, (void)err;
+  return SC_OK;
+}
+static const struct sc_plugin_secrets secrets = {secret_read, secret_store, NULL};
+
+/* ---- setup ------------------------------------------------------------ */
+
+static void cfg_free(void *p) {
+  sc_config_free(p);
+  free(p);
+}
+
+static struct sc_config *load_config(struct fx *f) {
+  struct sc_config *cfg = calloc(1, sizeof *cfg);
+  struct sc_error err;
+  char *conf = g_build_filename(f->dir, "conf", NULL);
+  if (sc_config_load_dir(conf, cfg, &err)) g_error("config: %s", err.message);
+  g_free(conf);
+  return cfg;
+}
+
+static void write_yaml(struct fx *f, int with_connector) {
+  char *conf = g_build_filename(f->dir, "conf", NULL);
+  g_mkdir(conf, 0700);
+  char *yaml = g_strdup_printf(
+      "organization: {slug: acme, name: Acme}\n"
+      "locations:\n"
+      "  - slug: miami\n"
+      "    name: Miami\n"
+      "    timezone: America/New_York\n"
+      "%s"
+      "staff:\n"
+      "  - {slug: ann, name: Ann, locations: [miami]}\n"
+      "  - {slug: bob, name: Bob, locations: [miami]}\n",
+      with_connector ? "    connectors:\n"
+                       "      - plugin: scripted\n"
+                       "        settings:\n"
+                       "          state: STATE\n"
+                       "          control: CONTROL\n"
+                       "          token: env:SC_TEST_SCRIPTED_TOKEN\n" : "");
+  GString *s = g_string_new(yaml);
+  g_string_replace(s, "STATE", f->state, 1);
+  g_string_replace(s, "CONTROL", f->control, 1);
+  char *path = g_build_filename(conf, "acme.yaml", NULL);
+  g_assert_true(g_file_set_contents(path, s->str, -1, NULL));
+  g_string_free(s, TRUE);
+  g_free(path);
+  g_free(yaml);
+  g_free(conf);
+}
+
+static void fx_init_with(struct fx *f, int load_plugin) {
+  memset(f, 0, sizeof *f);
+  setenv("SC_TEST_SCRIPTED_TOKEN", "tok", 1);
+  sc_test_db_create_migrated(&f->db);
+  f->owner = sc_test_db_connect(&f->db);
+  struct sc_error err;
+  if (sc_db_pool_open(f->db.url, 4, &f->pool, &err)) g_error("pool: %s", err.message);
+  f->dir = g_dir_make_tmp("sc-outbox-XXXXXX", NULL);
+  f->state = g_build_filename(f->dir, "state.json", NULL);
+  f->control = g_build_filename(f->dir, "control.json", NULL);
+  write_yaml(f, 1);
+  struct sc_config *cfg = load_config(f);
+  char *kpath = g_build_filename(f->dir, "keyring", NULL);
+  struct sc_keyring *kr;
+  if (sc_keyring_create(kpath, &err) || sc_keyring_load(kpath, &kr, &err))
+    g_error("keyring: %s", err.message);
+  g_free(kpath);
+  PGconn *c = sc_db_acquire(f->pool);
+  struct sc_apply_stats st;
+  if (sc_config_apply(c, cfg, kr, &st, &err)) g_error("apply: %s", err.message);
+  sc_db_release(f->pool, c);
+  sc_keyring_free(kr);
+  pt_dirs_init(&f->pd);
+  pt_stage(&f->pd, "tests/plugins/scripted.so", "scripted", 0644);
+  f->reg = sc_registry_new(NULL);
+  if (load_plugin) {
+    struct sc_registry_source src = {.plugin_dirs = f->pd.plugins, .cache_dir = f->pd.cache,
+                                     .config = cfg, .config_owner = cfg,
+                                     .config_free = cfg_free, .secrets = &secrets};
+    if (sc_registry_reload(f->reg, &src, &err)) g_error("reload: %s", err.message);
+  } else {
+    cfg_free(cfg);
+  }
+  char *org = sc_test_db_value(f->owner, "SELECT organization_id FROM organizations");
+  f->boss = (struct sc_caller){.role = SC_ROLE_AGENCY_OWNER};
+  snprintf(f->boss.org_id, sizeof f->boss.org_id, "%s", org);
+  snprintf(f->boss.org_slug, sizeof f->boss.org_slug, "acme");
+  g_free(org);
+}
+
+static void fx_init(struct fx *f) { fx_init_with(f, 1); }
+
+static void fx_free(struct fx *f) {
+  sc_registry_free(f->reg);
+  pt_dirs_free(&f->pd);
+  sc_db_pool_close(f->pool);
+  PQfinish(f->owner);
+  sc_test_db_drop(&f->db);
+  char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
+  g_assert_cmpint(system(cmd), ==, 0);
+  g_free(cmd);
+  g_free(f->state);
+  g_free(f->control);
+  g_free(f->dir);
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static void control(struct fx *f, const char *json) {
+  g_assert_true(g_file_set_contents(f->control, json, -1, NULL));
+}
+
+static json_object *provider(struct fx *f) {
+  json_object *o = json_object_from_file(f->state);
+  return o ? o : json_object_new_object();
+}
+
+/* Live (not deleted) events at the fake provider. */
+static int live_events(struct fx *f) {
+  json_object *st = provider(f), *events;
+  int n = 0;
+  if (json_object_object_get_ex(st, "events", &events)) {
+    json_object_object_foreach(events, k, e) {
+      (void)k;
+      json_object *d;
+      if (!json_object_object_get_ex(e, "deleted", &d) || !json_object_get_boolean(d)) n++;
+    }
+  }
+  json_object_put(st);
+  return n;
+}
+
+static int calls(struct fx *f, const char *op) {
+  json_object *st = provider(f), *c, *n;
+  int v = 0;
+  if (json_object_object_get_ex(st, "calls", &c) && json_object_object_get_ex(c, op, &n))
+    v = json_object_get_int(n);
+  json_object_put(st);
+  return v;
+}
+
+/* The provider's field of the one event with this id, g_free. */
+static char *event_field(struct fx *f, const char *id, const char *field) {
+  json_object *st = provider(f), *events, *e, *v;
+  char *out = NULL;
+  if (json_object_object_get_ex(st, "events", &events) &&
+      json_object_object_get_ex(events, id, &e) && json_object_object_get_ex(e, field, &v))
+    out = g_strdup(json_object_get_string(v));
+  json_object_put(st);
+  return out;
+}
+
+/* Creates an appointment for ann at miami through the API module; commit
+** or roll back its transaction. Returns the id (g_free) or NULL. */
+static char *make_appt(struct fx *f, const char *starts, int commit) {
+  PGconn *c = sc_db_acquire(f->pool);
+  struct sc_tenant t = {.platform_admin = 0};
+  snprintf(t.org_id, sizeof t.org_id, "%s", f->boss.org_id);
+  struct sc_error err;
+  g_assert_cmpint(sc_db_begin(c, &t, &err), ==, SC_OK);
+  GDateTime *s = g_date_time_new_from_iso8601(starts, NULL);
+  GDateTime *e = g_date_time_add_minutes(s, 30);
+  char *ends = g_date_time_format(e, "%Y-%m-%dT%H:%M:%SZ");
+  g_date_time_unref(s);
+  g_date_time_unref(e);
+  char *body = g_strdup_printf("{\"location\": \"miami\", \"staff\": \"ann\", \"starts_at\": \"%s\","
+                               " \"ends_at\": \"%s\", \"title\": \"Checkup\","
+                               " \"client_name\": \"Zoe\"}", starts, ends);
+  g_free(ends);
+  json_object *in = json_tokener_parse(body), *out = NULL;
+  int rc = sc_appt_create(c, &f->boss, in, &out, &err);
+  if (rc) g_error("create: %s", err.message);
+  char *id = g_strdup(json_object_get_string(json_object_object_get(out, "id")));
+  if (commit) g_assert_cmpint(sc_db_commit(c, &err), ==, SC_OK);
+  else sc_db_rollback(c);
+  sc_db_release(f->pool, c);
+  json_object_put(in);
+  json_object_put(out);
+  g_free(body);
+  return id;
+}
+
+static void patch_appt(struct fx *f, const char *id, const char *patch) {
+  PGconn *c = sc_db_acquire(f->pool);
+  struct sc_tenant t = {0};
+  snprintf(t.org_id, sizeof t.org_id, "%s", f->boss.org_id);
+  struct sc_error err;
+  g_assert_cmpint(sc_db_begin(c, &t, &err), ==, SC_OK);
+  json_object *in = json_tokener_parse(patch), *out = NULL;
+  if (sc_appt_update(c, &f->boss, id, in, NULL, &out, &err)) g_error("patch: %s", err.message);
+  g_assert_cmpint(sc_db_commit(c, &err), ==, SC_OK);
+  sc_db_release(f->pool, c);
+  json_object_put(in);
+  json_object_put(out);
+}
+
+static void cancel_appt(struct fx *f, const char *id) {
+  PGconn *c = sc_db_acquire(f->pool);
+  struct sc_tenant t = {0};
+  snprintf(t.org_id, sizeof t.org_id, "%s", f->boss.org_id);
+  struct sc_error err;
+  g_assert_cmpint(sc_db_begin(c, &t, &err), ==, SC_OK);
+  json_object *out = NULL;
+  if (sc_appt_cancel(c, &f->boss, id, "client asked", &out, &err)) g_error("cancel: %s", err.message);
+  g_assert_cmpint(sc_db_commit(c, &err), ==, SC_OK);
+  sc_db_release(f->pool, c);
+  json_object_put(out);
+}
+
+static enum sc_outbox_outcome run(struct fx *f, const struct sc_outbox_options *o) {
+  enum sc_outbox_outcome out;
+  struct sc_error err;
+  if (sc_outbox_run_once(f->pool, f->reg, o, &out, NULL, &err)) g_error("run: %s", err.message);
+  return out;
+}
+
+static char *q(struct fx *f, const char *sql) { return sc_test_db_value(f->owner, sql); }
+
+static void assert_q(struct fx *f, const char *sql, const char *want) {
+  char *v = q(f, sql);
+  g_assert_cmpstr(v, ==, want);
+  g_free(v);
+}
+
+static void make_due(struct fx *f) {
+  g_free(q(f, "UPDATE sync_jobs SET next_run_at = now() WHERE state = 'pending'"));
+}
+
+static const struct sc_outbox_options fast = {.holder = "test", .base_backoff_ms = 1000};
+
+/* ---- tests ------------------------------------------------------------ */
+
+static void test_job_commits_with_the_change(void) {
+  struct fx f;
+  fx_init(&f);
+  char *gone = make_appt(&f, "2026-12-01T15:00:00Z", 0);
+  assert_q(&f, "SELECT count(*) FROM sync_jobs", "0");
+  char *id = make_appt(&f, "2026-12-01T15:00:00Z", 1);
+  char *sql = g_strdup_printf("SELECT kind || ' ' || state || ' ' || attempts FROM sync_jobs"
+                              " WHERE appointment_id = '%s'", id);
+  assert_q(&f, sql, "create pending 0");
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_DONE);
+  assert_q(&f, sql, "create done 1");
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_IDLE);
+  /* The provider holds it, marked as ours, and the link points at it. */
+  char *ext = q(&f, "SELECT external_id FROM appointment_links");
+  char *marker = event_field(&f, ext, "marker");
+  char *want = g_strdup_printf("sidecal:%s", id);
+  g_assert_cmpstr(marker, ==, want);
+  char *etag = event_field(&f, ext, "etag");
+  char *link_etag = q(&f, "SELECT etag FROM appointment_links");
+  g_assert_cmpstr(link_etag, ==, etag);
+  char *title = event_field(&f, ext, "title");
+  g_assert_cmpstr(title, ==, "Checkup");
+  g_assert_cmpint(live_events(&f), ==, 1);
+  assert_q(&f, "SELECT status || ' ' || error_count FROM sync_status", "HEALTHY 0");
+  g_free(title), g_free(etag), g_free(link_etag), g_free(want), g_free(marker);
+
+  /* Update: same event, new etag, new title. */
+  patch_appt(&f, id, "{\"title\": \"Follow-up\"}");
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_DONE);
+  title = event_field(&f, ext, "title");
+  g_assert_cmpstr(title, ==, "Follow-up");
+  etag = event_field(&f, ext, "etag");
+  link_etag = q(&f, "SELECT etag FROM appointment_links");
+  g_assert_cmpstr(link_etag, ==, etag);
+  g_assert_cmpint(calls(&f, "create"), ==, 1);
+  g_assert_cmpint(calls(&f, "update"), ==, 1);
+
+  /* Cancel: deleted at the provider, link dropped. */
+  cancel_appt(&f, id);
+  assert_q(&f, "SELECT string_agg(kind::text, ',' ORDER BY id) FROM sync_jobs",
+           "create,update,cancel");
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_DONE);
+  g_assert_cmpint(live_events(&f), ==, 0);
+  assert_q(&f, "SELECT count(*) FROM appointment_links", "0");
+  g_free(title), g_free(etag), g_free(link_etag), g_free(ext), g_free(sql);
+  g_free(id), g_free(gone);
+  fx_free(&f);
+}
+
+static void test_retry_then_success_with_backoff(void) {
+  struct fx f;
+  fx_init(&f);
+  control(&f, "{\"create\": [\"500\", \"500\"]}");
+  char *id = make_appt(&f, "2026-12-01T15:00:00Z", 1);
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_RETRY);
+  /* First backoff: base 1000 ms, jittered into [500, 1000]. */
+  assert_q(&f, "SELECT state || ' ' || attempts || ' ' || last_error FROM sync_jobs",
+           "pending 1 HTTP 500 from provider");
+  assert_q(&f, "SELECT next_run_at - updated_at BETWEEN interval '500 ms' AND interval '1000 ms'"
+               " FROM sync_jobs", "t");
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_IDLE); /* not due yet */
+  make_due(&f);
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_RETRY);
+  /* Second backoff doubles: [1000, 2000]. */
+  assert_q(&f, "SELECT next_run_at - updated_at BETWEEN interval '1000 ms' AND interval '2000 ms'"
+               " FROM sync_jobs", "t");
+  assert_q(&f, "SELECT status || ' ' || error_count || ' ' || last_error FROM sync_status",
+           "DEGRADED 2 HTTP 500 from provider");
+  make_due(&f);
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_DONE);
+  assert_q(&f, "SELECT state || ' ' || attempts || ' ' || coalesce(last_error, '-') FROM sync_jobs",
+           "done 3 -");
+  assert_q(&f, "SELECT status || ' ' || error_count FROM sync_status", "HEALTHY 0");
+  g_assert_cmpint(live_events(&f), ==, 1);
+  g_free(id);
+  fx_free(&f);
+}
+
+static void test_retry_after_is_honoured(void) {
+  struct fx f;
+  fx_init(&f);
+  control(&f, "{\"create\": [\"429:7000\"]}");
+  char *id = make_appt(&f, "2026-12-01T15:00:00Z", 1);
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_RETRY);
+  assert_q(&f, "SELECT next_run_at - updated_at BETWEEN interval '7000 ms' AND interval '7700 ms'"
+               " FROM sync_jobs", "t");
+  assert_q(&f, "SELECT last_error FROM sync_jobs", "HTTP 429 from provider (Retry-After 7000 ms)");
+  g_free(id);
+  fx_free(&f);
+}
+
+static void test_500_after_write_creates_no_duplicate(void) {
+  struct fx f;
+  fx_init(&f);
+  control(&f, "{\"create\": [\"500_after_write\"]}");
+  char *id = make_appt(&f, "2026-12-01T15:00:00Z", 1);
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_RETRY);
+  g_assert_cmpint(live_events(&f), ==, 1); /* the write took effect */
+  assert_q(&f, "SELECT count(*) FROM appointment_links", "0");
+  make_due(&f);
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_DONE);
+  /* Found by its marker and adopted: still one event, one create call. */
+  g_assert_cmpint(live_events(&f), ==, 1);
+  g_assert_cmpint(calls(&f, "create"), ==, 1);
+  g_assert_cmpint(calls(&f, "list"), ==, 1);
+  char *ext = q(&f, "SELECT external_id FROM appointment_links");
+  char *marker = event_field(&f, ext, "marker");
+  char *want = g_strdup_printf("sidecal:%s", id);
+  g_assert_cmpstr(marker, ==, want);
+  g_free(want), g_free(marker), g_free(ext), g_free(id);
+  fx_free(&f);
+}
+
+static void test_dead_letter_and_manual_retry(void) {
+  struct fx f;
+  fx_init(&f);
+  struct sc_outbox_options three = fast;
+  three.max_attempts = 3;
+  control(&f, "{\"create\": [\"500\", \"500\", \"500\"]}");
+  char *id = make_appt(&f, "2026-12-01T15:00:00Z", 1);
+  g_assert_cmpint(run(&f, &three), ==, SC_OUTBOX_RETRY);
+  make_due(&f);
+  g_assert_cmpint(run(&f, &three), ==, SC_OUTBOX_RETRY);
+  make_due(&f);
+  g_assert_cmpint(run(&f, &three), ==, SC_OUTBOX_DEAD);
+  assert_q(&f, "SELECT state || ' ' || attempts || ' ' || (dead_at IS NOT NULL) || ' ' || last_error"
+               " FROM sync_jobs", "dead 3 true HTTP 500 from provider");
+  g_assert_cmpint(run(&f, &three), ==, SC_OUTBOX_IDLE);
+  char *job = q(&f, "SELECT id FROM sync_jobs");
+  PGconn *c = sc_db_acquire(f.pool);
+  struct sc_tenant admin = {.platform_admin = 1};
+  struct sc_error err;
+  g_assert_cmpint(sc_db_begin(c, &admin, &err), ==, SC_OK);
+  g_assert_cmpint(sc_outbox_retry(c, 999999, &err), ==, SC_ENOTFOUND);
+  g_assert_cmpstr(err.message, ==, "no job 999999");
+  g_assert_cmpint(sc_outbox_retry(c, atoll(job), &err), ==, SC_OK);
+  g_assert_cmpint(sc_db_commit(c, &err), ==, SC_OK);
+  assert_q(&f, "SELECT state || ' ' || attempts || ' ' || (dead_at IS NULL) FROM sync_jobs",
+           "pending 0 true");
+  g_assert_cmpint(run(&f, &three), ==, SC_OUTBOX_DONE);
+  g_assert_cmpint(sc_db_begin(c, &admin, &err), ==, SC_OK);
+  g_assert_cmpint(sc_outbox_retry(c, atoll(job), &err), ==, SC_ESTATE);
+  char *msg = g_strdup_printf("job %s is done", job);
+  g_assert_cmpstr(err.message, ==, msg);
+  sc_db_rollback(c);
+  sc_db_release(f.pool, c);
+  g_assert_cmpint(live_events(&f), ==, 1);
+  g_free(msg), g_free(job), g_free(id);
+  fx_free(&f);
+}
+
+static void test_permanent_error_is_dead_at_once(void) {
+  struct fx f;
+  fx_init(&f);
+  control(&f, "{\"create\": [\"error\"]}");
+  char *id = make_appt(&f, "2026-12-01T15:00:00Z", 1);
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_DEAD);
+  assert_q(&f, "SELECT state || ' ' || attempts || ' ' || last_error FROM sync_jobs",
+           "dead 1 scripted error (error)");
+  g_free(id);
+  fx_free(&f);
+}
+
+static void test_unauthorized_refreshes_then_succeeds(void) {
+  struct fx f;
+  fx_init(&f);
+  control(&f, "{\"create\": [\"401\"]}");
+  char *id = make_appt(&f, "2026-12-01T15:00:00Z", 1);
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_DONE);
+  g_assert_cmpint(calls(&f, "create"), ==, 2);
+  g_assert_cmpint(calls(&f, "refresh"), ==, 1);
+  g_assert_cmpint(live_events(&f), ==, 1);
+  assert_q(&f, "SELECT status FROM sync_status", "HEALTHY");
+  /* The rotated token is what the connector reads from now on. */
+  struct sc_generation *g = sc_registry_acquire(f.reg);
+  struct sc_plugin_instance *inst = sc_generation_instance(g, "acme.miami.scripted");
+  g_assert_nonnull(inst);
+  char tok[64];
+  g_assert_cmpint(sc_plugin_host_api()->secret_read(&inst->hi, "token", tok, sizeof tok), ==, 5);
+  g_assert_cmpstr(tok, ==, "tok+1");
+  sc_registry_release(g);
+  g_free(id);
+  fx_free(&f);
+}
+
+static void test_refresh_failure_needs_reauth(void) {
+  struct fx f;
+  fx_init(&f);
+  control(&f, "{\"create\": [\"401\"], \"refresh\": [\"error\"]}");
+  char *id = make_appt(&f, "2026-12-01T15:00:00Z", 1);
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_RETRY);
+  assert_q(&f, "SELECT status || ' ' || last_error FROM sync_status",
+           "NEEDS_REAUTH credentials rejected and refresh failed: scripted error (error)");
+  assert_q(&f, "SELECT state || ' ' || last_error FROM sync_jobs",
+           "pending credentials rejected and refresh failed: scripted error (error)");
+  g_assert_cmpint(live_events(&f), ==, 0);
+  /* A later success clears it. */
+  make_due(&f);
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_DONE);
+  assert_q(&f, "SELECT status FROM sync_status", "HEALTHY");
+  g_free(id);
+  fx_free(&f);
+}
+
+static void test_pair_runs_in_order(void) {
+  struct fx f;
+  fx_init(&f);
+  control(&f, "{\"create\": [\"500\"]}");
+  char *id = make_appt(&f, "2026-12-01T15:00:00Z", 1);
+  patch_appt(&f, id, "{\"title\": \"Later\"}");
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_RETRY);  /* the create */
+  make_due(&f);
+  g_free(q(&f, "UPDATE sync_jobs SET next_run_at = now() - interval '1 hour'"
+               " WHERE kind = 'update'"));
+  /* The update is due first but waits for its predecessor. */
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_DONE);
+  assert_q(&f, "SELECT string_agg(kind || ':' || state, ',' ORDER BY id) FROM sync_jobs",
+           "create:done,update:pending");
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_DONE);
+  char *ext = q(&f, "SELECT external_id FROM appointment_links");
+  char *title = event_field(&f, ext, "title");
+  g_assert_cmpstr(title, ==, "Later");
+  g_assert_cmpint(calls(&f, "create"), ==, 2); /* one 500, one real */
+  g_assert_cmpint(live_events(&f), ==, 1);
+  g_free(title), g_free(ext), g_free(id);
+  fx_free(&f);
+}
+
+static void test_instance_not_loaded_retries(void) {
+  struct fx f;
+  fx_init_with(&f, 0);
+  char *id = make_appt(&f, "2026-12-01T15:00:00Z", 1);
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_RETRY);
+  assert_q(&f, "SELECT state || ' ' || last_error FROM sync_jobs",
+           "pending instance acme.miami.scripted is not loaded in this daemon");
+  g_free(id);
+  fx_free(&f);
+}
+
+static void test_enqueue_scope(void) {
+  struct fx f;
+  fx_init(&f);
+  /* A plugin a daemon recorded as unable to write gets no jobs. */
+  g_free(q(&f, "INSERT INTO sync_plugin_caps (plugin, can_write, can_read) VALUES ('scripted', false, true)"));
+  char *id = make_appt(&f, "2026-12-01T15:00:00Z", 1);
+  assert_q(&f, "SELECT count(*) FROM sync_jobs", "0");
+  g_free(q(&f, "UPDATE sync_plugin_caps SET can_write = true"));
+  /* An inactive instance gets none either, unless it holds a link. */
+  g_free(q(&f, "UPDATE connector_instances SET active = false"));
+  patch_appt(&f, id, "{\"title\": \"A\"}");
+  assert_q(&f, "SELECT count(*) FROM sync_jobs", "0");
+  char *sql = g_strdup_printf("INSERT INTO appointment_links (organization_id, instance_id,"
+                              " external_id, appointment_id) SELECT organization_id, id, 'x', '%s'"
+                              " FROM connector_instances", id);
+  g_free(q(&f, sql));
+  patch_appt(&f, id, "{\"title\": \"B\"}");
+  assert_q(&f, "SELECT string_agg(kind::text, ',') FROM sync_jobs", "update");
+  /* Out of scope now: the worker deletes it at the provider and drops the link. */
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_DONE);
+  g_assert_cmpint(calls(&f, "delete"), ==, 1);
+  assert_q(&f, "SELECT count(*) FROM appointment_links", "0");
+  g_free(sql), g_free(id);
+  fx_free(&f);
+}
+
+static void test_two_daemons_share_jobs_once(void) {
+  struct fx f;
+  fx_init(&f);
+  enum { N = 60 };
+  char *ids[N];
+  for (int i = 0; i < N; i++) {
+    char when[32];
+    snprintf(when, sizeof when, "2026-12-%02dT%02d:00:00Z", 1 + i / 8, 14 + i % 8);
+    ids[i] = make_appt(&f, when, 1);
+  }
+  /* Slow calls so the two pools overlap. */
+  GString *ctl = g_string_new("{\"create\": [");
+  for (int i = 0; i < N; i++) g_string_append(ctl, i ? ", \"delay:20\"" : "\"delay:20\"");
+  g_string_append(ctl, "]}");
+  control(&f, ctl->str);
+  g_string_free(ctl, TRUE);
+  struct sc_db_pool *pool2;
+  struct sc_error err;
+  g_assert_cmpint(sc_db_pool_open(f.db.url, 4, &pool2, &err), ==, SC_OK);
+  struct sc_outbox_options a = {.workers = 3, .holder = "daemon-a", .poll_ms = 50};
+  struct sc_outbox_options b = {.workers = 3, .holder = "daemon-b", .poll_ms = 50};
+  struct sc_outbox *oa, *ob;
+  g_assert_cmpint(sc_outbox_start(f.pool, f.reg, &a, &oa, &err), ==, SC_OK);
+  g_assert_cmpint(sc_outbox_start(pool2, f.reg, &b, &ob, &err), ==, SC_OK);
+  for (int i = 0; i < 400; i++) {
+    char *n = q(&f, "SELECT count(*) FROM sync_jobs WHERE state <> 'done'");
+    int left = atoi(n);
+    g_free(n);
+    if (!left) break;
+    g_usleep(50000);
+  }
+  sc_outbox_stop(oa);
+  sc_outbox_stop(ob);
+  sc_db_pool_close(pool2);
+  assert_q(&f, "SELECT count(*) || ' ' || sum(attempts) FROM sync_jobs WHERE state = 'done'", "60 60");
+  g_assert_cmpint(calls(&f, "create"), ==, N);
+  g_assert_cmpint(live_events(&f), ==, N);
+  assert_q(&f, "SELECT count(DISTINCT external_id) FROM appointment_links", "60");
+  for (int i = 0; i < N; i++) g_free(ids[i]);
+  fx_free(&f);
+}
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/sync_outbox/job_commits_with_the_change", test_job_commits_with_the_change);
+  g_test_add_func("/sync_outbox/retry_then_success_with_backoff", test_retry_then_success_with_backoff);
+  g_test_add_func("/sync_outbox/retry_after_is_honoured", test_retry_after_is_honoured);
+  g_test_add_func("/sync_outbox/500_after_write_creates_no_duplicate",
+                  test_500_after_write_creates_no_duplicate);
+  g_test_add_func("/sync_outbox/dead_letter_and_manual_retry", test_dead_letter_and_manual_retry);
+  g_test_add_func("/sync_outbox/permanent_error_is_dead_at_once", test_permanent_error_is_dead_at_once);
+  g_test_add_func("/sync_outbox/unauthorized_refreshes_then_succeeds",
+                  test_unauthorized_refreshes_then_succeeds);
+  g_test_add_func("/sync_outbox/refresh_failure_needs_reauth", test_refresh_failure_needs_reauth);
+  g_test_add_func("/sync_outbox/pair_runs_in_order", test_pair_runs_in_order);
+  g_test_add_func("/sync_outbox/instance_not_loaded_retries", test_instance_not_loaded_retries);
+  g_test_add_func("/sync_outbox/enqueue_scope", test_enqueue_scope);
+  g_test_add_func("/sync_outbox/two_daemons_share_jobs_once", test_two_daemons_share_jobs_once);
+  return g_test_run();
+}
