@@ -186,7 +186,8 @@ static int check_scope(const struct sc_caller *c, const struct sc_avail_request 
   if (c->role == SC_ROLE_STAFF) {
     const struct sc_cat_staff *me = sc_cat_staff_by_id(org, c->staff_id);
     if (*staff && *staff != me)
-      return sc_error_set(err, SC_EINVAL, "staff", "staff: no active staff member \"%s\" at this location", (*staff)->slug);
+      return sc_error_set(err, SC_EINVAL, "staff",
+                          "staff: no active staff member \"%s\" at this location", (*staff)->slug);
     if (!me || !sc_cat_staff_at(me, rq->loc->id))
       return sc_error_set(err, SC_EINVAL, "location", "location: no active location \"%s\"", rq->loc->slug);
     *staff = me;

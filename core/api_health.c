@@ -44,7 +44,8 @@ static int count_today(PGconn *conn, const struct sc_caller *c, long *n,
   struct sc_sqlbuf b;
   sc_sqlbuf_init(&b, "SELECT count(*) FROM appointments a WHERE a.status <> 'CANCELLED'"
                      " AND a.starts_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
-                     " AND a.starts_at < (date_trunc('day', now() AT TIME ZONE 'UTC') + interval '1 day') AT TIME ZONE 'UTC'");
+                     " AND a.starts_at < (date_trunc('day', now() AT TIME ZONE 'UTC')"
+                     "   + interval '1 day') AT TIME ZONE 'UTC'");
   if (c) sc_appt_scope_where(&b, c);
   PGresult *r;
   int rc = sc_sqlbuf_exec(conn, &b, &r, err);

@@ -247,9 +247,12 @@ static const char *SQL_RULES =
     "   JOIN locations l ON l.organization_id = $1 AND l.slug = w.location"
     "   LEFT JOIN staff s ON s.organization_id = $1 AND s.slug = w.staff),"
     SET_SYNC("availability_rules",
-             "r.location_id, r.staff_id, r.day_of_week, r.start_time, r.end_time, r.timezone, r.effective_from, r.effective_until",
-             "location_id, staff_id, day_of_week, start_time, end_time, timezone, effective_from, effective_until",
-             "w.location_id, w.staff_id, w.day_of_week, w.start_time, w.end_time, w.timezone, w.effective_from, w.effective_until");
+             "r.location_id, r.staff_id, r.day_of_week, r.start_time, r.end_time, r.timezone,"
+             " r.effective_from, r.effective_until",
+             "location_id, staff_id, day_of_week, start_time, end_time, timezone, effective_from,"
+             " effective_until",
+             "w.location_id, w.staff_id, w.day_of_week, w.start_time, w.end_time, w.timezone,"
+             " w.effective_from, w.effective_until");
 
 static const char *SQL_OVERRIDES =
     "WITH want AS (SELECT l.id AS location_id, s.id AS staff_id, w.date, w.intervals"

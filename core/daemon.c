@@ -193,7 +193,8 @@ static int run(const struct opts *o, struct sc_app *app, const sigset_t *set) {
   struct sc_error err = {0};
   if (sc_config_load_dir(o->config_dir, &app->config, &err)) return fail(2, "config", &err);
   if (!o->database_url) {
-    sc_error_set(&err, SC_EINVAL, NULL, "no database: set SIDECAL_DATABASE_URL or pass --database-url (scripts/run does this for you)");
+    sc_error_set(&err, SC_EINVAL, NULL, "no database: set SIDECAL_DATABASE_URL or pass "
+                 "--database-url (scripts/run does this for you)");
     return fail(2, "database", &err);
   }
   if (prepare_schema(o->database_url, &err)) return fail(1, "schema", &err);

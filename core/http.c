@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <glib.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -136,10 +137,9 @@ static void route(struct sc_http_server *srv, struct sc_http_req *req,
   for (const struct sc_http_route *r = srv->cfg.routes; r && r->pattern; r++) {
     if (!match(r->pattern, req->path, req, buf, bufsz)) continue;
     if (strcmp(r->method, req->method) != 0) {
-      if (!strstr(allow, r->method) && strlen(allow) + strlen(r->method) + 3 < sizeof allow) {
-        if (*allow) strcat(allow, ", ");
-        strcat(allow, r->method);
-      }
+      size_t used = strlen(allow);
+      if (!strstr(allow, r->method))
+        snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "", r->method);
       continue;
     }
     req->route = r->pattern;
@@ -150,9 +150,7 @@ static void route(struct sc_http_server *srv, struct sc_http_req *req,
   }
   if (*allow) {
     req->route = "(method not allowed)";
-    char *h = malloc(strlen(allow) + 8);
-    sprintf(h, "Allow: %s", allow);
-    resp->extra_headers[resp->n_extra++] = h;
+    resp->extra_headers[resp->n_extra++] = g_strdup_printf("Allow: %s", allow);
     sc_http_error(resp, 405, "method_not_allowed", NULL,
                   "%s is not allowed here; allowed: %s", req->method, allow);
     return;

@@ -7,11 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytea.h"
 #include "crypto.h"
 #include "db.h"
 
-static void request_hash(const char *method, const char *path, const char *body,
-                         size_t len, char hex[2 * SC_CRYPTO_HASH_LEN + 3]) {
+static char *request_hash(const char *method, const char *path, const char *body,
+                          size_t len) {
   size_t ml = strlen(method), pl = strlen(path);
   char *buf = malloc(ml + pl + len + 3);
   memcpy(buf, method, ml);
@@ -22,9 +23,7 @@ static void request_hash(const char *method, const char *path, const char *body,
   unsigned char h[SC_CRYPTO_HASH_LEN];
   sc_crypto_sha256(buf, ml + pl + len + 2, h);
   free(buf);
-  hex[0] = '\\';
-  hex[1] = 'x';
-  for (int i = 0; i < SC_CRYPTO_HASH_LEN; i++) sprintf(hex + 2 + 2 * i, "%02x", h[i]);
+  return sc_bytea_hex(h, sizeof h);
 }
 
 int sc_idem_claim(PGconn *conn, const char *org_id, const char *key, const char *method,
@@ -34,8 +33,7 @@ int sc_idem_claim(PGconn *conn, const char *org_id, const char *key, const char 
   if (strlen(key) > 255 || !*key)
     return sc_error_set(err, SC_EINVAL, "Idempotency-Key",
                         "Idempotency-Key: must be 1 to 255 characters");
-  char hex[2 * SC_CRYPTO_HASH_LEN + 3];
-  request_hash(method, path, body, body_len, hex);
+  char *hex = request_hash(method, path, body, body_len);
   const char *p[3] = {org_id, key, hex};
   /* Keys older than a day are forgotten, as documented. */
   int rc = sc_db_exec(conn, "DELETE FROM idempotency_keys WHERE organization_id = $1::uuid"
@@ -48,6 +46,7 @@ int sc_idem_claim(PGconn *conn, const char *org_id, const char *key, const char 
     rc = sc_db_exec(conn, "SELECT request_hash = $3::bytea, response_status, response_body"
                     " FROM idempotency_keys WHERE organization_id = $1::uuid AND key = $2",
                     3, p, &r, err);
+  free(hex);
   if (rc) return rc;
   int same = PQntuples(r) && PQgetvalue(r, 0, 0)[0] == 't';
   int stored = PQntuples(r) && !PQgetisnull(r, 0, 1);

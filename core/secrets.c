@@ -7,22 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytea.h"
 #include "db.h"
 
 static void make_aad(char *aad, size_t n, const char *org_id,
                      const char *instance_id, const char *name) {
   snprintf(aad, n, "%s/%s/%s", org_id, instance_id, name);
-}
-
-/* bytea travels as hex text ("\x..."); the helpers keep that in one place. */
-static char *to_hex(const unsigned char *p, size_t n) {
-  char *s = malloc(2 * n + 3);
-  if (!s) return NULL;
-  s[0] = '\\';
-  s[1] = 'x';
-  for (size_t i = 0; i < n; i++) sprintf(s + 2 + 2 * i, "%02x", p[i]);
-  s[2 * n + 2] = '\0';
-  return s;
 }
 
 static int write_row(PGconn *conn, const struct sc_keyring *kr,
@@ -36,8 +26,8 @@ static int write_row(PGconn *conn, const struct sc_keyring *kr,
   int rc = sc_crypto_encrypt(kr, value, strlen(value), aad, strlen(aad),
                              &blob, &blob_n, err);
   if (rc) return rc;
-  char *hex = to_hex(blob, blob_n);
-  char *seed_hex = seed ? to_hex(seed, 32) : NULL;
+  char *hex = sc_bytea_hex(blob, blob_n);
+  char *seed_hex = seed ? sc_bytea_hex(seed, 32) : NULL;
   free(blob);
   if (!hex || (seed && !seed_hex)) {
     free(hex);
@@ -67,7 +57,7 @@ int sc_secret_seed(PGconn *conn, const struct sc_keyring *kr,
   *changed = 0;
   int rc = sc_crypto_seed_hash(kr, value, strlen(value), seed);
   if (rc) return sc_error_set(err, rc, NULL, "cannot hash secret %s", name);
-  char *seed_hex = to_hex(seed, sizeof seed);
+  char *seed_hex = sc_bytea_hex(seed, sizeof seed);
   const char *p[4] = {org_id, instance_id, name, seed_hex};
   PGresult *r;
   rc = sc_db_exec(conn,
