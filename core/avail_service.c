@@ -72,7 +72,7 @@ static int load_rules(PGconn *conn, const char *loc, const char *staff, struct i
                       struct sc_error *err) {
   const char *p[2] = {loc, staff};
   PGresult *r;
-  int rc = sc_db_exec(conn,
+  int rc = sc_db_exec_prep(conn,
       "SELECT day_of_week, to_char(start_time, 'HH24:MI'), to_char(end_time, 'HH24:MI'),"
       " coalesce(effective_from::text, ''), coalesce(effective_until::text, ''),"
       " staff_id IS NOT NULL FROM availability_rules WHERE active AND location_id = $1::uuid"
@@ -123,7 +123,7 @@ static int load_overrides(PGconn *conn, const char *loc, const char *staff, sc_d
   const char *p[4] = {loc, staff, a, b};
   PGresult *r;
   /* Staff rows sort first, so the first row per date is the one to use. */
-  int rc = sc_db_exec(conn,
+  int rc = sc_db_exec_prep(conn,
       "SELECT DISTINCT ON (date) date::text, intervals::text FROM date_overrides"
       " WHERE location_id = $1::uuid AND (staff_id = $2::uuid OR staff_id IS NULL)"
       " AND date BETWEEN $3::date AND $4::date ORDER BY date, staff_id IS NULL",
@@ -159,7 +159,7 @@ static int load_blocks(PGconn *conn, const char *loc, const char *staff, struct 
                        struct sc_error *err) {
   const char *p[2] = {loc, staff};
   PGresult *r;
-  int rc = sc_db_exec(conn,
+  int rc = sc_db_exec_prep(conn,
       "SELECT starts_local::text, ends_local::text, timezone, coalesce(rrule, ''), exdates::text"
       " FROM calendar_blocks WHERE (staff_id = $2::uuid AND (location_id = $1::uuid OR location_id IS NULL))"
       " OR (staff_id IS NULL AND location_id = $1::uuid)", 2, p, &r, err);
@@ -185,7 +185,7 @@ static int load_busy(PGconn *conn, const char *staff, const char *et, const char
   snprintf(b, sizeof b, "%lld", (long long)hi);
   const char *p[5] = {staff, a, b, et, tz};
   PGresult *r;
-  int rc = sc_db_exec(conn,
+  int rc = sc_db_exec_prep(conn,
       "SELECT extract(epoch FROM starts_at)::bigint, extract(epoch FROM ends_at)::bigint,"
       "  CASE WHEN event_type_id = $4::uuid THEN (starts_at AT TIME ZONE $5)::date::text END"
       " FROM appointments WHERE staff_id = $1::uuid"

@@ -39,7 +39,7 @@ static int count_booked(PGconn *conn, const struct sc_booking *b, struct candida
   for (size_t i = 0; i < n; i++) {
     const char *p[3] = {c[i].staff->id, b->loc->timezone, start};
     PGresult *r;
-    int rc = sc_db_exec(conn,
+    int rc = sc_db_exec_prep(conn,
         "SELECT count(*) FROM appointments WHERE staff_id = $1::uuid"
         " AND status IN ('SCHEDULED', 'CONFIRMED', 'RESCHEDULED', 'IN_PROGRESS')"
         " AND (starts_at AT TIME ZONE $2)::date = ($3::timestamptz AT TIME ZONE $2)::date",
@@ -78,7 +78,7 @@ static int insert(PGconn *conn, const struct sc_booking *b, const struct sc_cat_
                        b->timezone ? b->timezone : b->loc->timezone, b->client_name,
                        b->client_email, b->client_phone, b->notes, b->et->title, meta};
   PGresult *r;
-  int rc = sc_db_exec(conn,
+  int rc = sc_db_exec_prep(conn,
       "INSERT INTO appointments (organization_id, location_id, staff_id, event_type_id,"
       " starts_at, ends_at, timezone, client_name, client_email, client_phone, notes, title,"
       " type, price, metadata)"
@@ -100,8 +100,9 @@ static int try_staff(struct sc_db_pool *pool, PGconn *conn, struct sc_avail_cach
   const char *p[2] = {b->org->id, st->id};
   *done = 0;
   int rc = last ? SC_OK : sc_db_run(conn, "SAVEPOINT booking_try", err);
-  if (!rc) rc = sc_db_exec(conn, "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))",
-                           2, p, NULL, err);
+  if (!rc)
+    rc = sc_db_exec_prep(conn, "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))",
+                         2, p, NULL, err);
   int ok = 0;
   if (!rc) rc = offered(pool, conn, cache, b, st, &ok, err);
   if (!rc && ok) {

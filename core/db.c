@@ -5,6 +5,7 @@
 #include "db.h"
 
 #include <ctype.h>
+#include <glib.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,75 @@ int sc_db_exec(PGconn *conn, const char *sql, int nparams,
 }
 
 /* The simple query protocol, so a migration may hold many statements. */
+/* Which static statements each connection has prepared: conn → set of
+** SQL addresses. A statement the server lost (26000) is prepared again. */
+static pthread_mutex_t prep_mu = PTHREAD_MUTEX_INITIALIZER;
+static GHashTable *prepared;
+
+static int is_prepared(PGconn *conn, const char *sql) {
+  pthread_mutex_lock(&prep_mu);
+  GHashTable *set = prepared ? g_hash_table_lookup(prepared, conn) : NULL;
+  int yes = set && g_hash_table_contains(set, sql);
+  pthread_mutex_unlock(&prep_mu);
+  return yes;
+}
+
+static void mark_prepared(PGconn *conn, const char *sql) {
+  pthread_mutex_lock(&prep_mu);
+  if (!prepared)
+    prepared = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                     (GDestroyNotify)g_hash_table_destroy);
+  GHashTable *set = g_hash_table_lookup(prepared, conn);
+  if (!set) {
+    set = g_hash_table_new(g_direct_hash, g_direct_equal);
+    g_hash_table_insert(prepared, conn, set);
+  }
+  g_hash_table_add(set, (gpointer)sql);
+  pthread_mutex_unlock(&prep_mu);
+}
+
+void sc_db_forget(PGconn *conn) {
+  pthread_mutex_lock(&prep_mu);
+  if (prepared) g_hash_table_remove(prepared, conn);
+  pthread_mutex_unlock(&prep_mu);
+}
+
+int sc_db_exec_prep(PGconn *conn, const char *sql, int nparams,
+                    const char *const *params, PGresult **res,
+                    struct sc_error *err) {
+  char name[32];
+  snprintf(name, sizeof name, "sc_%p", (const void *)sql);
+  for (int attempt = 0; attempt < 2; attempt++) {
+    if (!is_prepared(conn, sql)) {
+      PGresult *p = PQprepare(conn, name, sql, nparams, NULL);
+      int ok = PQresultStatus(p) == PGRES_COMMAND_OK;
+      int rc = ok ? SC_OK : result_error(conn, p, err);
+      PQclear(p);
+      if (rc) return rc;
+      mark_prepared(conn, sql);
+    }
+    sc_metrics_count_query();
+    PGresult *r = PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+      if (res) *res = r;
+      else PQclear(r);
+      return SC_OK;
+    }
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    if (attempt == 0 && state && !strcmp(state, "26000")) {  /* lost: prepare again */
+      PQclear(r);
+      sc_db_forget(conn);
+      continue;
+    }
+    int code = result_error(conn, r, err);
+    PQclear(r);
+    if (res) *res = NULL;
+    return code;
+  }
+  return SC_EDB;
+}
+
 int sc_db_run(PGconn *conn, const char *sql, struct sc_error *err) {
   sc_metrics_count_query();
   PGresult *r = PQexec(conn, sql);
@@ -164,7 +234,10 @@ int sc_db_pool_open(const char *url, int size, struct sc_db_pool **out,
 void sc_db_pool_close(struct sc_db_pool *p) {
   if (!p) return;
   for (int i = 0; i < p->size; i++)
-    if (p->conns[i]) PQfinish(p->conns[i]);
+    if (p->conns[i]) {
+      sc_db_forget(p->conns[i]);
+      PQfinish(p->conns[i]);
+    }
   pthread_mutex_destroy(&p->mu);
   pthread_cond_destroy(&p->cv);
   free(p->conns);
@@ -189,6 +262,7 @@ PGconn *sc_db_acquire(struct sc_db_pool *p) {
           struct sc_error e;
           PGconn *fresh = connect_app(p->url, p->role, &e);
           if (fresh) {
+            sc_db_forget(p->conns[i]);
             PQfinish(p->conns[i]);
             p->conns[i] = fresh;
           } else {

@@ -57,6 +57,15 @@ void sc_db_rollback(PGconn *conn);
 int sc_db_exec(PGconn *conn, const char *sql, int nparams,
                const char *const *params, PGresult **res,
                struct sc_error *err);
+/* As sc_db_exec, for a statement run on every request: sql must be a
+** string literal (its address names the prepared statement), and it is
+** parsed and planned once per connection instead of on every call. */
+int sc_db_exec_prep(PGconn *conn, const char *sql, int nparams,
+                    const char *const *params, PGresult **res,
+                    struct sc_error *err);
+/* Forgets what was prepared on conn (before PQfinish). */
+void sc_db_forget(PGconn *conn);
+
 /* Simple statement without parameters or result. */
 int sc_db_run(PGconn *conn, const char *sql, struct sc_error *err);
 

@@ -36,14 +36,14 @@ int sc_idem_claim(PGconn *conn, const char *org_id, const char *key, const char 
   char *hex = request_hash(method, path, body, body_len);
   const char *p[3] = {org_id, key, hex};
   /* Keys older than a day are forgotten, as documented. */
-  int rc = sc_db_exec(conn, "DELETE FROM idempotency_keys WHERE organization_id = $1::uuid"
+  int rc = sc_db_exec_prep(conn, "DELETE FROM idempotency_keys WHERE organization_id = $1::uuid"
                       " AND key = $2 AND created_at < now() - interval '24 hours'", 2, p, NULL, err);
   if (!rc)
-    rc = sc_db_exec(conn, "INSERT INTO idempotency_keys (organization_id, key, request_hash)"
+    rc = sc_db_exec_prep(conn, "INSERT INTO idempotency_keys (organization_id, key, request_hash)"
                     " VALUES ($1::uuid, $2, $3::bytea) ON CONFLICT DO NOTHING", 3, p, NULL, err);
   PGresult *r;
   if (!rc)
-    rc = sc_db_exec(conn, "SELECT request_hash = $3::bytea, response_status, response_body"
+    rc = sc_db_exec_prep(conn, "SELECT request_hash = $3::bytea, response_status, response_body"
                     " FROM idempotency_keys WHERE organization_id = $1::uuid AND key = $2",
                     3, p, &r, err);
   free(hex);
@@ -70,7 +70,7 @@ int sc_idem_store(PGconn *conn, const char *org_id, const char *key, int status,
   char st[16];
   snprintf(st, sizeof st, "%d", status);
   const char *p[4] = {org_id, key, st, body};
-  return sc_db_exec(conn, "UPDATE idempotency_keys SET response_status = $3::int,"
+  return sc_db_exec_prep(conn, "UPDATE idempotency_keys SET response_status = $3::int,"
                     " response_body = $4 WHERE organization_id = $1::uuid AND key = $2",
                     4, p, NULL, err);
 }
