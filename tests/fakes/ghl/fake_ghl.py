@@ -26,7 +26,9 @@ Control endpoints live under /_fake/ (no auth, not counted):
   POST /_fake/expire             expire the current access token now
   POST /_fake/webhook {type, appointment_id | appointment, with_webhook_id,
                        deliver_to}  build (and optionally POST) a signed delivery
-  POST /_fake/reset              clear the request log
+  POST /_fake/reset {data:bool}  clear the request log, faults, rate
+                                 windows (and the data when asked)
+  POST /_fake/token              a fresh access token (contract tests)
 
 Started as: fake_ghl.py --keydir DIR [--client-id ID --client-secret S
 --refresh-token RT]; prints one JSON line {"port":N,"public_key":PATH} on
@@ -161,18 +163,19 @@ class Handler(BaseHTTPRequestHandler):
                 status, body = 500, {"error": repr(e)}
             return self._send(status, body)
         t = now_ms()
-        status = 500
         try:
             api(method, path, query, raw, self.headers)
+            reply = Reply(500, {"statusCode": 500, "message": "fake bug: no reply"})
         except Reply as r:
-            status = r.status
-            self._send(r.status, r.body, r.headers)
+            reply = r
         except Exception as e:  # a fake bug must still answer, and say what broke
-            self._send(500, {"statusCode": 500, "message": "fake bug: " + repr(e)})
-        finally:
-            with LOCK:
-                STATE["requests"].append({"method": method, "path": path, "t_ms": t,
-                                          "status": status})
+            reply = Reply(500, {"statusCode": 500, "message": "fake bug: " + repr(e)})
+        # Logged before answering, so a test reading the log after its
+        # request returned always finds it.
+        with LOCK:
+            STATE["requests"].append({"method": method, "path": path, "t_ms": t,
+                                      "status": reply.status})
+        self._send(reply.status, reply.body, reply.headers)
 
     def do_GET(self):
         self._dispatch("GET")
@@ -502,6 +505,9 @@ def control(method, path, raw):
             STATE["requests"].clear()
             STATE["rate"].clear()
             STATE["faults"].clear()
+            if body and body.get("data"):
+                STATE["appointments"].clear()
+                STATE["contacts"].clear()
             return 200, {}
     if path == "/_fake/webhook" and method == "POST":
         return webhook(body or {})
