@@ -92,7 +92,8 @@ int32_t ghl_delete_event(void *instance, const struct sidecal_call_ctx *ctx,
                          const char *external_id, const char *if_match,
                          struct sidecal_result *res);
 /* One GHL appointment object to a normalized event, reported to sink.
-** Returns the sink's answer, or -1 when the object lacks id or times. */
+** Returns 1 when the sink wants no more, 0 to go on, or -1 when the object
+** lacks an id or readable times (nothing reported). */
 int32_t ghl_report_appointment(struct ghl *g, json_object *a, const struct sidecal_sink *sink);
 
 /* ---- webhooks (ghl_webhook.c) ---- */

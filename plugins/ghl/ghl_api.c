@@ -100,7 +100,7 @@ static void provider_message(const struct sidecal_http_response *r, char *buf, s
   json_object_put(o);
 }
 
-static int32_t classify(struct ghl *g, const char *method, const char *path,
+static int32_t classify(struct ghl *g, const char *method, const char *path, const char *sent_token,
                         const struct sidecal_http_response *r, struct sidecal_result *res) {
   char why[200], msg[SIDECAL_MESSAGE_MAX];
   provider_message(r, why, sizeof why);
@@ -109,8 +109,10 @@ static int32_t classify(struct ghl *g, const char *method, const char *path,
   snprintf(msg, sizeof msg, "GHL %s %.*s answered %u%s%s", method, plen, path, r->status,
            *why ? ": " : "", why);
   if (r->status == 401) {
+    /* Rejected: the next call must not reuse it, unless a refresh on
+    ** another thread has replaced it meanwhile. */
     pthread_mutex_lock(&g->lock);
-    g->access_token[0] = '\0'; /* rejected: the next call must not reuse it */
+    if (!strcmp(g->access_token, sent_token)) g->access_token[0] = '\0';
     pthread_mutex_unlock(&g->lock);
     return sidecal_result_set(res, SIDECAL_UNAUTHORIZED, 0, msg);
   }
@@ -137,7 +139,6 @@ int32_t ghl_api_call(struct ghl *g, const struct sidecal_call_ctx *ctx, const ch
   *status = 0;
   if (bearer(g, ctx, token, sizeof token, res) != SIDECAL_OK) return res->code;
   snprintf(auth, sizeof auth, "Bearer %s", token);
-  explicit_bzero(token, sizeof token);
   snprintf(url, sizeof url, "%s%s", g->base_url, path_query);
   struct sidecal_http_header h[4] = {
     {"Authorization", auth}, {"Version", version}, {"Accept", "application/json"},
@@ -146,18 +147,25 @@ int32_t ghl_api_call(struct ghl *g, const struct sidecal_call_ctx *ctx, const ch
     .struct_size = sizeof req, .method = method, .url = url, .headers = h,
     .n_headers = body ? 4 : 3, .body = body, .body_len = body ? strlen(body) : 0};
   uint32_t slot;
-  if (take_slot(g, ctx, &slot, res) != SIDECAL_OK) return res->code;
+  if (take_slot(g, ctx, &slot, res) != SIDECAL_OK) {
+    explicit_bzero(token, sizeof token);
+    explicit_bzero(auth, sizeof auth);
+    return res->code;
+  }
   int32_t rc = ghl_host->http_request(ctx, &req, resp, res);
   ghl_rate_done(&g->rate, slot, ghl_host->monotonic_ms());
   explicit_bzero(auth, sizeof auth);
-  if (rc != SIDECAL_OK) return rc;
-  ghl_host->counter_add(ctx->host_instance, "ghl_requests", 1);
-  note_rate_headers(g, resp);
-  *status = resp->status;
-  if (resp->status >= 200 && resp->status < 300) return sidecal_ok(res);
-  rc = classify(g, method, path_query, resp, res);
-  ghl_host->http_response_free(resp);
-  return rc;
+  if (rc == SIDECAL_OK) {
+    ghl_host->counter_add(ctx->host_instance, "ghl_requests", 1);
+    note_rate_headers(g, resp);
+    *status = resp->status;
+    if (resp->status < 200 || resp->status >= 300) {
+      rc = classify(g, method, path_query, token, resp, res);
+      ghl_host->http_response_free(resp);
+    }
+  }
+  explicit_bzero(token, sizeof token);
+  return rc == SIDECAL_OK ? sidecal_ok(res) : rc;
 }
 
 int32_t ghl_parse_body(const struct sidecal_http_response *resp, const char *what,

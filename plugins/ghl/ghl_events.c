@@ -76,7 +76,7 @@ int32_t ghl_report_appointment(struct ghl *g, json_object *a, const struct sidec
     .raw_json = json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN),
     .marker = recall_marker(g, key, marker, sizeof marker) ? marker : NULL,
   };
-  return sink->event(sink, &ev);
+  return sink->event(sink, &ev) ? 1 : 0;
 }
 
 /* GET /calendars/events for one calendar; each appointment goes to on_one

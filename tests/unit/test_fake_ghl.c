@@ -279,6 +279,20 @@ static void test_webhook_signature(void) {
   BIO_free(bio);
   g_free(sig);
   g_free(pem);
+
+  /* deliver_to POSTs the same bytes with the signature header. */
+  gchar *spec = g_strdup_printf("{\"type\":\"AppointmentDelete\",\"appointment\":{\"id\":\"a2\","
+                                "\"locationId\":\"l1\"},\"deliver_to\":\"%s/_fake/inbox\"}", fake->base_url);
+  json_object *d = ghl_fake_control(fake, "POST", "/_fake/webhook", spec);
+  g_assert_cmpstr(field(d, "delivery_status"), ==, "200");
+  json_object *inbox = ghl_fake_control(fake, "GET", "/_fake/inbox", NULL);
+  g_assert_cmpuint(json_object_array_length(inbox), ==, 1);
+  json_object *got = json_object_array_get_idx(inbox, 0);
+  g_assert_cmpstr(field(got, "body"), ==, field(d, "body"));
+  g_assert_cmpstr(field(got, "signature"), ==, field(d, "signature"));
+  json_object_put(inbox);
+  json_object_put(d);
+  g_free(spec);
   json_object_put(w);
 }
 

@@ -11,6 +11,8 @@ Serves, on 127.0.0.1 with a random port, the endpoints plugins/ghl uses
   - a per-location request budget (X-RateLimit-* headers; 429 over budget);
   - injected faults: 429 with or without Retry-After, 5xx, and 500 AFTER the
     write took effect;
+  - no pagination: GHL documents none for /calendars/events (research 1.2),
+    so the whole window comes back in one answer;
   - webhook deliveries signed like GHL signs (base64 RSA-SHA256 PKCS#1 v1.5
     over the exact body bytes) with a test key pair made at start with the
     openssl command-line tool.
@@ -26,6 +28,7 @@ Control endpoints live under /_fake/ (no auth, not counted):
   POST /_fake/expire             expire the current access token now
   POST /_fake/webhook {type, appointment_id | appointment, with_webhook_id,
                        deliver_to}  build (and optionally POST) a signed delivery
+  GET|POST /_fake/inbox          a webhook receiver: POST records, GET lists
   POST /_fake/reset {data:bool}  clear the request log, faults, rate
                                  windows (and the data when asked)
   POST /_fake/token              a fresh access token (contract tests)
@@ -74,6 +77,7 @@ STATE = {
     "requests": [],              # the log
     "faults": [],
     "rate": {},                  # locationId -> [t_ms, ...] accepted in window
+    "inbox": [],                 # deliveries POSTed to /_fake/inbox
 }
 KEYS = {}
 
@@ -158,7 +162,7 @@ class Handler(BaseHTTPRequestHandler):
         raw = self._body()
         if path.startswith("/_fake/"):
             try:
-                status, body = control(method, path, raw)
+                status, body = control(method, path, raw, self.headers)
             except Exception as e:  # a broken control call is the test's bug: say so
                 status, body = 500, {"error": repr(e)}
             return self._send(status, body)
@@ -468,7 +472,13 @@ def webhook(spec):
     return 200, out
 
 
-def control(method, path, raw):
+def control(method, path, raw, headers):
+    if path == "/_fake/inbox":  # a webhook receiver, to test deliveries
+        with LOCK:
+            if method == "POST":
+                STATE["inbox"].append({"signature": headers.get("x-wh-signature"),
+                                       "body": raw.decode()})
+            return 200, STATE["inbox"]
     body = json.loads(raw) if raw else None
     with LOCK:
         if path == "/_fake/state":
