@@ -672,6 +672,22 @@ static void test_retry_hints(void) {
   g_assert_cmpuint(res.retry_after_ms, ==, 1500);
   fx_free(&f);
 
+  /* Retry-After as an HTTP date. */
+  fx_ready(&f, NULL);
+  GDateTime *now = g_date_time_new_now_utc(), *at = g_date_time_add_seconds(now, 3);
+  g_date_time_unref(now);
+  gchar *date = g_date_time_format(at, "%a, %d %b %Y %H:%M:%S GMT");
+  gchar *fault = g_strdup_printf("[{\"match\":\"GET /calendars/events\",\"status\":429,\"retry_after\":\"%s\"}]",
+                                 date);
+  ghl_fake_do(fake, "/_fake/faults", fault);
+  g_assert_cmpint(list(&f, DEC1, DEC1 + 60, &r, &res), ==, SIDECAL_RETRY);
+  g_assert_cmpuint(res.retry_after_ms, >, 1000);
+  g_assert_cmpuint(res.retry_after_ms, <=, 3000);
+  g_free(fault);
+  g_free(date);
+  g_date_time_unref(at);
+  fx_free(&f);
+
   /* A 5xx is transient; the host's backoff decides. */
   fx_ready(&f, NULL);
   ghl_fake_do(fake, "/_fake/faults", "[{\"match\":\"GET /calendars/events\",\"status\":503}]");
@@ -873,6 +889,29 @@ static void test_rate_burst(void) {
   fx_free(&f);
 }
 
+/* The provider's X-RateLimit-Remaining: 0 holds us back even when our own
+** budget (100 per 10 s here) would not. */
+static void test_provider_remaining_zero(void) {
+  struct fx f;
+  fx_ready(&f, "\"calendar_ids\": [\"cal-1\"]");
+  ghl_fake_do(fake, "/_fake/config", "{\"rate_max\": 2, \"rate_window_ms\": 1000}");
+  struct rec r;
+  rec_init(&r);
+  struct sidecal_result res;
+  gint64 t0 = g_get_monotonic_time();
+  for (int i = 0; i < 3; i++) g_assert_cmpint(list(&f, DEC1, DEC1 + 60, &r, &res), ==, SIDECAL_OK);
+  g_assert_cmpint(g_get_monotonic_time() - t0, >=, 900 * 1000);
+  json_object *log = ghl_fake_control(fake, "GET", "/_fake/requests", NULL), *v;
+  g_assert_cmpuint(json_object_array_length(log), ==, 3);
+  for (size_t i = 0; i < 3; i++) {
+    g_assert_true(json_object_object_get_ex(json_object_array_get_idx(log, i), "status", &v));
+    g_assert_cmpint(json_object_get_int(v), ==, 200);
+  }
+  json_object_put(log);
+  rec_clear(&r);
+  fx_free(&f);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   fake = ghl_fake_start();
@@ -896,6 +935,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/ghl/webhooks", test_webhooks);
   g_test_add_func("/ghl/webhook_without_key", test_webhook_without_key);
   g_test_add_func("/ghl/rate_burst", test_rate_burst);
+  g_test_add_func("/ghl/provider_remaining_zero", test_provider_remaining_zero);
   int rc = g_test_run();
   sc_plugin_free(plugin, pt_may_unload());
   pt_dirs_free(&dirs);
