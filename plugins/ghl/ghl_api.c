@@ -25,8 +25,7 @@ int64_t ghl_retry_after_ms(const char *value, int64_t now_ms) {
   char *end;
   long long secs = strtoll(value, &end, 10);
   if (*end == '\0' && secs >= 0) return secs * 1000;
-  /* An HTTP date: GLib reads RFC 1123 dates only through GDateTime's ISO
-  ** parser, so take the curl-independent route via strptime. */
+  /* An HTTP date (IMF-fixdate); GLib has no parser for it, libc does. */
   struct tm tm = {0};
   const char *rest = strptime(value, "%a, %d %b %Y %H:%M:%S GMT", &tm);
   if (!rest || *rest) return -1;
