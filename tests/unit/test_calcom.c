@@ -624,6 +624,412 @@ static void test_create_reschedule_cancel(void) {
   g_free(first), g_free(second);
 }
 
+/* The host's marker lookup (core/sync_outbox.c): list around the
+** appointment with no cursor and adopt the event carrying our marker. */
+static gchar *find_by_marker(struct cct *t, int64_t start, const char *marker) {
+  struct cct_sink k;
+  cct_sink_init(&k);
+  k.stop_at_marker = marker;
+  struct sidecal_result res;
+  g_assert_cmpint(cct_list(t, start - 86400, start + 1800 + 86400, NULL, &k, &res), ==, SIDECAL_OK);
+  gchar *id = NULL;
+  for (guint i = 0; i < k.evs->len; i++)
+    if (EV(&k, i)->marker && !strcmp(EV(&k, i)->marker, marker)) id = g_strdup(EV(&k, i)->id);
+  cct_sink_clear(&k);
+  return id;
+}
+
+static void test_idempotent_create(void) {
+  struct cct t;
+  cct_setup(&t, 1);
+  cct_std(&t, NULL, NULL);
+  const char *marker = "sidecal:aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+  struct sidecal_event ev;
+  struct sidecal_attendee a;
+  struct sidecal_write_result out;
+  struct sidecal_result res;
+  fill_ev(&ev, &a, DAY0 + 11 * 3600, marker, NULL);
+  gchar *other = cct_seed(&t, 0, 202, OURS); /* a neighbour without our marker */
+  g_assert_null(find_by_marker(&t, ev.start_utc, marker));
+  /* The create lands, then Cal.com answers 500. */
+  cct_ctl0(&t, "fail", "{\"method\": \"POST\", \"path\": \"/v2/bookings\", \"status\": 500, "
+                       "\"after_write\": true}");
+  g_assert_cmpint(cct_create(&t, &ev, &out, &res), ==, SIDECAL_RETRY);
+  g_assert_cmpstr(res.message, ==, "Cal.com failed on POST /bookings "
+                                   "(500 InternalServerErrorException: Internal server error)");
+  g_assert_cmpuint(cct_count_bookings(&t), ==, 2);
+  /* The retry finds it by its marker instead of creating another. */
+  gchar *found = find_by_marker(&t, ev.start_utc, marker);
+  g_assert_nonnull(found);
+  g_assert_cmpstr(found, !=, other);
+  json_object *b = cct_booking(&t, found);
+  g_assert_cmpstr(jstr(b, "start"), ==, "2030-01-07T11:00:00.000Z");
+  json_object_put(b);
+  g_assert_cmpuint(cct_count_bookings(&t), ==, 2);
+
+  /* The same for a reschedule that answered 500 after it took effect: the
+  ** retry follows rescheduledToUid and moves nothing twice. */
+  cct_ctl0(&t, "fail", "{\"method\": \"POST\", \"path\": \"/v2/bookings/.*/reschedule\", "
+                       "\"status\": 502, \"after_write\": true}");
+  fill_ev(&ev, &a, DAY0 + 2 * 86400 + 8 * 3600, marker, NULL);
+  g_assert_cmpint(cct_update(&t, found, &ev, &out, &res), ==, SIDECAL_RETRY);
+  g_assert_cmpuint(cct_count_bookings(&t), ==, 3);
+  g_assert_cmpint(cct_update(&t, found, &ev, &out, &res), ==, SIDECAL_OK);
+  g_assert_cmpuint(cct_count_bookings(&t), ==, 3);
+  b = cct_booking(&t, found);
+  g_assert_cmpstr(jstr(b, "rescheduledToUid"), ==, out.external_id);
+  json_object_put(b);
+  b = cct_booking(&t, out.external_id);
+  g_assert_cmpstr(jstr(b, "start"), ==, "2030-01-09T08:00:00.000Z");
+  json_object_put(b);
+  /* The successor keeps the marker, so the lookup still works. */
+  gchar *again = find_by_marker(&t, ev.start_utc, marker);
+  g_assert_cmpstr(again, ==, out.external_id);
+  g_free(again), g_free(found), g_free(other);
+  cct_teardown(&t);
+}
+
+static void test_error_mapping(void) {
+  struct cct t;
+  cct_setup(&t, 1);
+  cct_std(&t, NULL, NULL);
+  struct cct_sink k;
+  cct_sink_init(&k);
+  struct sidecal_result res;
+  cct_ctl0(&t, "fail", "{\"method\": \"GET\", \"path\": \"/v2/bookings\", \"status\": 429, \"retry_after\": 7}");
+  cct_ctl0(&t, "fail", "{\"method\": \"GET\", \"path\": \"/v2/bookings\", \"status\": 429}");
+  cct_ctl0(&t, "fail", "{\"method\": \"GET\", \"path\": \"/v2/bookings\", \"status\": 503}");
+  g_assert_cmpint(cct_list(&t, DAY0, DAY0 + 86400, NULL, &k, &res), ==, SIDECAL_RETRY);
+  g_assert_cmpuint(res.retry_after_ms, ==, 7000);
+  g_assert_cmpstr(res.message, ==, "Cal.com rate limit reached on GET /bookings "
+                                   "(429 ThrottlerException: Too Many Requests); retry in 7 s");
+  /* Without Retry-After the rate-limit reset (60 s ahead in the fake) is the hint. */
+  g_assert_cmpint(cct_list(&t, DAY0, DAY0 + 86400, NULL, &k, &res), ==, SIDECAL_RETRY);
+  g_assert_cmpuint(res.retry_after_ms, >=, 58000);
+  g_assert_cmpuint(res.retry_after_ms, <=, 60000);
+  g_assert_cmpint(cct_list(&t, DAY0, DAY0 + 86400, NULL, &k, &res), ==, SIDECAL_RETRY);
+  g_assert_cmpuint(res.retry_after_ms, ==, 0);
+  g_assert_cmpstr(res.message, ==, "Cal.com failed on GET /bookings "
+                                   "(503 InternalServerErrorException: Internal server error)");
+  g_assert_null(k.cursor);
+  g_assert_cmpint(cct_list(&t, DAY0, DAY0 + 86400, NULL, &k, &res), ==, SIDECAL_OK);
+  g_assert_nonnull(k.cursor);
+  sc_plugin_instance_destroy(t.inst);
+
+  /* A wrong key: UNAUTHORIZED, so the host refreshes (or flags the instance). */
+  g_setenv("CCT_BADKEY", "cal_live_wrong", TRUE);
+  cct_std(&t, NULL, "api_key=env:CCT_BADKEY");
+  g_assert_cmpint(cct_list(&t, DAY0, DAY0 + 86400, NULL, &k, &res), ==, SIDECAL_UNAUTHORIZED);
+  g_assert_cmpstr(res.message, ==, "Cal.com rejected the credentials for GET /bookings "
+                                   "(401 UnauthorizedException: Invalid or missing credentials)");
+  struct sc_plugin_call call;
+  sc_plugin_call_init(t.inst, &call, "refresh", 0);
+  g_assert_cmpint(D(&t)->refresh_credentials(t.inst->state, &call.ctx, &call.res), ==, SIDECAL_ERROR);
+  g_assert_cmpstr(call.res.message, ==, "this instance uses an API key, which cannot be refreshed: "
+                                        "configure a valid api_key");
+  sc_plugin_instance_destroy(t.inst);
+
+  /* A version Cal.com does not serve here is a permanent error. */
+  cct_std(&t, "{\"base_url\": \"@BASE@\", \"bookings_api_version\": \"2024-01-01\"}", NULL);
+  g_assert_cmpint(cct_list(&t, DAY0, DAY0 + 86400, NULL, &k, &res), ==, SIDECAL_ERROR);
+  g_assert_cmpstr(res.message, ==, "Cal.com refused GET /bookings (400 BadRequestException: "
+                                   "cal-api-version 2024-01-01 is not served here (this endpoint "
+                                   "expects 2024-08-13))");
+  sc_plugin_instance_destroy(t.inst);
+  t.inst = NULL;
+
+  /* Nobody listening: the host's transport error, a RETRY. */
+  struct sc_error err;
+  g_assert_cmpint(cct_instance(&t, "{\"base_url\": \"http://127.0.0.1:1/v2\"}", "api_key=env:CCT_KEY",
+                               "miami", &t.inst, &err), ==, SC_OK);
+  g_assert_cmpint(cct_list(&t, DAY0, DAY0 + 86400, NULL, &k, &res), ==, SIDECAL_RETRY);
+  cct_sink_clear(&k);
+  cct_teardown(&t);
+}
+
+static void test_oauth_refresh(void) {
+  struct cct t;
+  cct_setup(&t, 1);
+  cct_ctl0(&t, "tokens", "{\"refresh\": \"rt_0\"}");
+  g_setenv("CCT_CSECRET", "csecret", TRUE);
+  g_setenv("CCT_RT", "rt_0", TRUE);
+  cct_std(&t, "{\"base_url\": \"@BASE@\", \"oauth_client_id\": \"client-1\"}",
+          "oauth_client_secret=env:CCT_CSECRET,refresh_token=env:CCT_RT");
+  struct cct_sink k;
+  cct_sink_init(&k);
+  struct sidecal_result res;
+  /* No access token yet: ask the host for a refresh, send nothing. */
+  g_assert_cmpint(cct_list(&t, DAY0, DAY0 + 86400, NULL, &k, &res), ==, SIDECAL_UNAUTHORIZED);
+  g_assert_cmpstr(res.message, ==, "no OAuth access token yet: a refresh is needed");
+  json_object *reqs = cct_requests(&t);
+  g_assert_cmpuint(json_object_array_length(reqs), ==, 0);
+  json_object_put(reqs);
+
+  struct sc_plugin_call call;
+  sc_plugin_call_init(t.inst, &call, "refresh", 0);
+  g_assert_cmpint(D(&t)->refresh_credentials(t.inst->state, &call.ctx, &call.res), ==, SIDECAL_OK);
+  const char *rt1 = g_hash_table_lookup(t.stored, "acme.miami.calcom/refresh_token");
+  const char *at1 = g_hash_table_lookup(t.stored, "acme.miami.calcom/access_token");
+  g_assert_nonnull(rt1);
+  g_assert_cmpstr(rt1, !=, "rt_0");
+  g_assert_nonnull(at1);
+  reqs = cct_requests(&t);
+  json_object *r = json_object_array_get_idx(reqs, 0);
+  g_assert_cmpstr(jstr(r, "path"), ==, "/v2/oauth/client-1/refresh");
+  g_assert_cmpstr(jstr(r, "secret_key"), ==, "csecret");
+  g_assert_cmpstr(jstr(r, "body"), ==, "{\"refreshToken\":\"rt_0\"}");
+  g_assert_null(jstr(r, "auth"));
+  json_object_put(reqs);
+  g_assert_cmpint(cct_list(&t, DAY0, DAY0 + 86400, NULL, &k, &res), ==, SIDECAL_OK);
+  reqs = cct_requests(&t);
+  gchar *bearer = g_strdup_printf("Bearer %s", at1);
+  g_assert_cmpstr(jstr(json_object_array_get_idx(reqs, 1), "auth"), ==, bearer);
+  g_free(bearer);
+  json_object_put(reqs);
+
+  /* Expiry: 401, refresh with the rotated token, back in business. */
+  cct_ctl0(&t, "expire", "{}");
+  g_assert_cmpint(cct_list(&t, DAY0, DAY0 + 86400, NULL, &k, &res), ==, SIDECAL_UNAUTHORIZED);
+  g_assert_cmpstr(res.message, ==, "Cal.com rejected the credentials for GET /bookings "
+                                   "(401 UnauthorizedException: ACCESS_TOKEN_IS_EXPIRED)");
+  gchar *rt1_copy = g_strdup(rt1);
+  g_assert_cmpint(D(&t)->refresh_credentials(t.inst->state, &call.ctx, &call.res), ==, SIDECAL_OK);
+  reqs = cct_requests(&t);
+  gchar *want = g_strdup_printf("{\"refreshToken\":\"%s\"}", rt1_copy);
+  g_assert_cmpstr(jstr(json_object_array_get_idx(reqs, json_object_array_length(reqs) - 1), "body"),
+                  ==, want);
+  g_free(want);
+  json_object_put(reqs);
+  g_assert_cmpstr(g_hash_table_lookup(t.stored, "acme.miami.calcom/refresh_token"), !=, rt1_copy);
+  g_assert_cmpint(cct_list(&t, DAY0, DAY0 + 86400, NULL, &k, &res), ==, SIDECAL_OK);
+
+  /* Rejected client credentials are permanent: reconnect. */
+  cct_ctl0(&t, "config", "{\"oauth\": {\"client_secret\": \"rotated-by-admin\"}}");
+  g_assert_cmpint(D(&t)->refresh_credentials(t.inst->state, &call.ctx, &call.res), ==, SIDECAL_ERROR);
+  g_assert_cmpstr(call.res.message, ==, "Cal.com rejected the credentials for the OAuth refresh "
+                                        "(401 UnauthorizedException: Invalid client credentials); "
+                                        "reconnect the Cal.com account");
+  g_free(rt1_copy);
+  cct_sink_clear(&k);
+  cct_teardown(&t);
+}
+
+/* ---- tests: webhooks ------------------------------------------------------- */
+
+struct cct_delivery {
+  gchar *body;
+  gchar *sig;    /* NULL: no header */
+};
+
+static void cct_deliver(struct cct *t, const char *trigger, const char *uid, const char *secret,
+                        struct cct_delivery *d) {
+  gchar *req = g_strdup_printf("{\"trigger\": \"%s\", \"uid\": \"%s\", \"secret\": %s%s%s}", trigger,
+                               uid, secret ? "\"" : "", secret ? secret : "null", secret ? "\"" : "");
+  json_object *o = cct_ctl(t, "webhook", req), *h = NULL;
+  json_object_object_get_ex(o, "headers", &h);
+  d->body = g_strdup(jstr(o, "body"));
+  d->sig = g_strdup(jstr(h, "X-Cal-Signature-256"));
+  json_object_put(o);
+  g_free(req);
+}
+
+static void cct_delivery_free(struct cct_delivery *d) {
+  g_free(d->body);
+  g_free(d->sig);
+}
+
+static int32_t cct_verify(struct cct *t, const char *body, const char *sig,
+                          struct sidecal_result *res) {
+  struct sidecal_http_header h[2] = {{"content-type", "application/json"},
+                                     {"x-cal-signature-256", sig}};
+  struct sidecal_webhook wh = {.struct_size = sizeof wh, .n_headers = sig ? 2 : 1, .headers = h,
+                               .body = body, .body_len = strlen(body)};
+  struct sc_plugin_call call;
+  sc_plugin_call_init(t->inst, &call, "verify", 0);
+  int32_t rc = D(t)->webhook_verify(t->inst->state, &call.ctx, &wh, &call.res);
+  *res = call.res;
+  return rc;
+}
+
+static int32_t cct_parse(struct cct *t, const char *body, size_t len, struct cct_sink *k,
+                         struct sidecal_result *res) {
+  struct sidecal_webhook wh = {.struct_size = sizeof wh, .body = body, .body_len = len};
+  struct sc_plugin_call call;
+  sc_plugin_call_init(t->inst, &call, "parse", 0);
+  int32_t rc = D(t)->webhook_parse(t->inst->state, &call.ctx, &wh, &k->sink, &call.res);
+  *res = call.res;
+  return rc;
+}
+
+static void test_webhook_verify(void) {
+  struct cct t;
+  cct_setup(&t, 1);
+  cct_std(&t, NULL, NULL);
+  gchar *uid = cct_seed(&t, 0, 101, OURS);
+  struct sidecal_result res;
+  struct cct_delivery good, wrong, unsigned_d;
+  cct_deliver(&t, "BOOKING_CREATED", uid, "whsec_test", &good);
+  cct_deliver(&t, "BOOKING_CREATED", uid, "another_secret", &wrong);
+  cct_deliver(&t, "BOOKING_CREATED", uid, NULL, &unsigned_d);
+  g_assert_cmpint(cct_verify(&t, good.body, good.sig, &res), ==, SIDECAL_OK);
+  g_assert_cmpint(cct_verify(&t, wrong.body, wrong.sig, &res), ==, SIDECAL_ERROR);
+  g_assert_cmpstr(res.message, ==, "X-Cal-Signature-256 does not match the body: wrong "
+                                   "webhook_secret, or the body was changed on the way");
+  g_assert_cmpstr(unsigned_d.sig, ==, "no-secret-provided");
+  g_assert_cmpint(cct_verify(&t, unsigned_d.body, unsigned_d.sig, &res), ==, SIDECAL_ERROR);
+  g_assert_cmpstr(res.message, ==, "delivery is unsigned (X-Cal-Signature-256: no-secret-provided) "
+                                   "but this instance has a webhook_secret: set the same secret on "
+                                   "the Cal.com webhook");
+  g_assert_cmpint(cct_verify(&t, good.body, NULL, &res), ==, SIDECAL_ERROR);
+  g_assert_cmpstr(res.message, ==, "delivery has no X-Cal-Signature-256 header");
+  /* One byte changed in the body. */
+  gchar *tampered = g_strdup(good.body);
+  char *p = strstr(tampered, "T10:00");
+  p[2] = '1';
+  g_assert_cmpint(cct_verify(&t, tampered, good.sig, &res), ==, SIDECAL_ERROR);
+  /* Upper-case hex is not what Cal.com sends. */
+  gchar *upper = g_ascii_strup(good.sig, -1);
+  g_assert_cmpint(cct_verify(&t, good.body, upper, &res), ==, SIDECAL_ERROR);
+  g_assert_cmpstr(res.message, ==, "X-Cal-Signature-256 is not 64 lower-case hex digits");
+  sc_plugin_instance_destroy(t.inst);
+
+  /* No secret configured: refused, unless unsigned deliveries are allowed. */
+  cct_std(&t, "{\"base_url\": \"@BASE@\"}", "api_key=env:CCT_KEY");
+  g_assert_cmpint(cct_verify(&t, good.body, good.sig, &res), ==, SIDECAL_ERROR);
+  g_assert_cmpstr(res.message, ==, "no webhook_secret is configured, so deliveries cannot be "
+                                   "verified: set the Cal.com webhook's secret as webhook_secret");
+  sc_plugin_instance_destroy(t.inst);
+  cct_std(&t, "{\"base_url\": \"@BASE@\", \"accept_unsigned_webhooks\": true}", "api_key=env:CCT_KEY");
+  g_assert_cmpint(cct_verify(&t, unsigned_d.body, unsigned_d.sig, &res), ==, SIDECAL_OK);
+  g_free(tampered), g_free(upper), g_free(uid);
+  cct_delivery_free(&good), cct_delivery_free(&wrong), cct_delivery_free(&unsigned_d);
+  cct_teardown(&t);
+}
+
+static void test_webhook_parse(void) {
+  struct cct t;
+  cct_setup(&t, 1);
+  cct_std(&t, NULL, NULL);
+  struct cct_sink k;
+  cct_sink_init(&k);
+  struct sidecal_result res;
+  struct cct_delivery d;
+  gchar *uid = cct_seed(&t, 0, 101, "{\"organizationId\": \"acme\", \"locationId\": \"miami\", "
+                                    "\"sidecalMarker\": \"sidecal:m1\"}");
+
+  cct_deliver(&t, "BOOKING_CREATED", uid, "whsec_test", &d);
+  g_assert_cmpint(cct_parse(&t, d.body, strlen(d.body), &k, &res), ==, SIDECAL_OK);
+  g_assert_cmpuint(k.evs->len, ==, 1);
+  g_assert_cmpstr(EV(&k, 0)->id, ==, uid);
+  g_assert_cmpstr(EV(&k, 0)->marker, ==, "sidecal:m1");
+  g_assert_cmpstr(EV(&k, 0)->type, ==, "consult");
+  g_assert_cmpstr(EV(&k, 0)->email, ==, "ann0@example.com");
+  g_assert_null(EV(&k, 0)->replaces);
+  g_assert_cmpuint(EV(&k, 0)->status, ==, SIDECAL_EVENT_CONFIRMED);
+  g_assert_cmpint(EV(&k, 0)->start, ==, DAY0 + 36000);
+  g_assert_cmpint(EV(&k, 0)->end, ==, DAY0 + 36000 + 1800);
+  cct_delivery_free(&d);
+
+  /* Rescheduled on Cal.com: the new uid says which booking it replaces. */
+  gchar *want = NULL;
+  uint32_t st = 0;
+  gchar *path = g_strdup_printf("/v2/bookings/%s/reschedule", uid);
+  json_object *nb = cct_http(&t, "POST", path, "{\"start\": \"2030-01-10T16:00:00Z\"}", &st);
+  g_assert_cmpuint(st, ==, 201);
+  json_object *data = NULL;
+  json_object_object_get_ex(nb, "data", &data);
+  gchar *new_uid = g_strdup(jstr(data, "uid"));
+  json_object_put(nb);
+  g_free(path);
+  cct_sink_reset(&k);
+  cct_deliver(&t, "BOOKING_RESCHEDULED", new_uid, "whsec_test", &d);
+  g_assert_cmpint(cct_parse(&t, d.body, strlen(d.body), &k, &res), ==, SIDECAL_OK);
+  g_assert_cmpuint(k.evs->len, ==, 1);
+  g_assert_cmpstr(EV(&k, 0)->id, ==, new_uid);
+  g_assert_cmpstr(EV(&k, 0)->replaces, ==, uid);
+  g_assert_cmpstr(EV(&k, 0)->marker, ==, "sidecal:m1");
+  g_assert_cmpint(EV(&k, 0)->start, ==, DAY0 + 3 * 86400 + 16 * 3600);
+  cct_delivery_free(&d);
+
+  /* No-show: the payload only names the booking; it is fetched. */
+  cct_sink_reset(&k);
+  cct_deliver(&t, "BOOKING_NO_SHOW_UPDATED", new_uid, "whsec_test", &d);
+  g_assert_cmpint(cct_parse(&t, d.body, strlen(d.body), &k, &res), ==, SIDECAL_OK);
+  g_assert_cmpuint(k.evs->len, ==, 1);
+  g_assert_cmpstr(EV(&k, 0)->id, ==, new_uid);
+  g_assert_cmpstr(EV(&k, 0)->appt_status, ==, "NO_SHOW");
+  want = g_strdup_printf("GET /v2/bookings/%s 2024-08-13", new_uid);
+  assert_last(&t, 0, want);
+  g_free(want);
+  cct_delivery_free(&d);
+
+  /* Cancelled. */
+  path = g_strdup_printf("/v2/bookings/%s/cancel", new_uid);
+  json_object_put(cct_http(&t, "POST", path, "{\"cancellationReason\": \"ill\"}", &st));
+  g_free(path);
+  cct_sink_reset(&k);
+  cct_deliver(&t, "BOOKING_CANCELLED", new_uid, "whsec_test", &d);
+  g_assert_cmpint(cct_parse(&t, d.body, strlen(d.body), &k, &res), ==, SIDECAL_OK);
+  g_assert_cmpuint(k.evs->len, ==, 1);
+  g_assert_cmpuint(EV(&k, 0)->status, ==, SIDECAL_EVENT_CANCELLED);
+  g_assert_null(EV(&k, 0)->replaces);
+
+  /* Truncated JSON: refused, nothing reported. */
+  cct_sink_reset(&k);
+  g_assert_cmpint(cct_parse(&t, d.body, strlen(d.body) / 2, &k, &res), ==, SIDECAL_ERROR);
+  g_assert_cmpstr(res.message, ==, "delivery body is not a JSON object (is a custom payload "
+                                   "template set on the Cal.com webhook? it must be off)");
+  g_assert_cmpuint(k.evs->len, ==, 0);
+  cct_delivery_free(&d);
+
+  /* Triggers we do not handle are acknowledged and ignored. */
+  const char *meeting = "{\"triggerEvent\":\"MEETING_ENDED\",\"createdAt\":\"2030-01-01T00:00:00Z\","
+                        "\"payload\":{\"uid\":\"x\"}}";
+  g_assert_cmpint(cct_parse(&t, meeting, strlen(meeting), &k, &res), ==, SIDECAL_OK);
+  g_assert_cmpuint(k.evs->len, ==, 0);
+  g_assert_cmpuint(sc_plugin_instance_counter(t.inst, "webhooks_ignored"), ==, 1);
+
+  /* Another tenant's booking: refused with a clear error, nothing reported. */
+  gchar *globex = cct_seed(&t, 1, 101, "{\"organizationId\": \"globex\", \"locationId\": \"miami\"}");
+  cct_deliver(&t, "BOOKING_CREATED", globex, "whsec_test", &d);
+  g_assert_cmpint(cct_parse(&t, d.body, strlen(d.body), &k, &res), ==, SIDECAL_ERROR);
+  want = g_strdup_printf("booking %s: metadata organizationId names organization \"globex\", "
+                                "but this instance belongs to \"acme\"; refused", globex);
+  g_assert_cmpstr(res.message, ==, want);
+  g_free(want);
+  g_assert_cmpuint(k.evs->len, ==, 0);
+  cct_delivery_free(&d);
+  /* ... also when only the location is someone else's, and for no-shows. */
+  gchar *tampa = cct_seed(&t, 1, 101, "{\"organizationId\": \"acme\", \"locationId\": \"tampa\"}");
+  cct_deliver(&t, "BOOKING_NO_SHOW_UPDATED", tampa, "whsec_test", &d);
+  g_assert_cmpint(cct_parse(&t, d.body, strlen(d.body), &k, &res), ==, SIDECAL_ERROR);
+  want = g_strdup_printf("booking %s: metadata locationId names location \"tampa\", but this "
+                         "instance belongs to \"miami\"; refused", tampa);
+  g_assert_cmpstr(res.message, ==, want);
+  g_free(want);
+  g_assert_cmpuint(k.evs->len, ==, 0);
+  cct_delivery_free(&d);
+  /* No tenant in the metadata at all. */
+  gchar *bare = cct_seed(&t, 1, 101, "{}");
+  cct_deliver(&t, "BOOKING_CREATED", bare, "whsec_test", &d);
+  g_assert_cmpint(cct_parse(&t, d.body, strlen(d.body), &k, &res), ==, SIDECAL_ERROR);
+  want = g_strdup_printf("booking %s: metadata has no organizationId; this instance only accepts "
+                         "bookings of organization \"acme\" (require_tenant_metadata: false accepts "
+                         "bookings without it)", bare);
+  g_assert_cmpstr(res.message, ==, want);
+  g_free(want);
+  g_assert_cmpuint(k.evs->len, ==, 0);
+  sc_plugin_instance_destroy(t.inst);
+  cct_std(&t, "{\"base_url\": \"@BASE@\", \"require_tenant_metadata\": false}", NULL);
+  g_assert_cmpint(cct_parse(&t, d.body, strlen(d.body), &k, &res), ==, SIDECAL_OK);
+  g_assert_cmpuint(k.evs->len, ==, 1);
+  cct_delivery_free(&d);
+
+  g_free(uid), g_free(new_uid), g_free(globex), g_free(tampa), g_free(bare);
+  cct_sink_clear(&k);
+  cct_teardown(&t);
+}
+
 /* ---- main ------------------------------------------------------------------- */
 
 int main(int argc, char **argv) {
@@ -631,5 +1037,10 @@ int main(int argc, char **argv) {
   g_test_add_func("/calcom/settings/errors", test_settings_errors);
   g_test_add_func("/calcom/list/pages_and_cursor", test_list_pages_and_cursor);
   g_test_add_func("/calcom/write/create_reschedule_cancel", test_create_reschedule_cancel);
+  g_test_add_func("/calcom/write/idempotent_create", test_idempotent_create);
+  g_test_add_func("/calcom/errors/mapping", test_error_mapping);
+  g_test_add_func("/calcom/oauth/refresh", test_oauth_refresh);
+  g_test_add_func("/calcom/webhook/verify", test_webhook_verify);
+  g_test_add_func("/calcom/webhook/parse", test_webhook_parse);
   return g_test_run();
 }

@@ -334,8 +334,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, STATE["config"])
         if path == "/_fake/fail" and method == "POST":
             rule = {"method": "*", "path": ".*", "status": 500, "times": 1,
-                    "after_write": False, "retry_after": None, "message": "Internal server error"}
+                    "after_write": False, "retry_after": None}
             rule.update(body)
+            rule.setdefault("message", "Too Many Requests" if rule["status"] == 429
+                            else "Internal server error")
             STATE["rules"].append(rule)
             return self.send_json(200, rule)
         if path == "/_fake/requests":
