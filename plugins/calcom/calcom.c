@@ -202,6 +202,7 @@ static int32_t calcom_create(const struct sidecal_call_ctx *ctx,
   struct cc *c = calloc(1, sizeof *c);
   if (!c) return sidecal_error(res, "out of memory");
   const char *base = cc_host->setting_string(s, "base_url");
+  if (!base) base = ""; /* defaulted by the host; never absent */
   int32_t rc = SIDECAL_OK;
   if (strncmp(base, "https://", 8) && strncmp(base, "http://", 7))
     rc = cc_fail(res, SIDECAL_ERROR, 0, "base_url must start with https:// or http://, not \"%s\"",
