@@ -126,6 +126,13 @@ int32_t cc_delete_event(void *instance, const struct sidecal_call_ctx *ctx,
                         struct sidecal_result *res);
 int32_t cc_refresh(void *instance, const struct sidecal_call_ctx *ctx,
                    struct sidecal_result *res);
+/* The tenant check of a booking (cc_tenant_check on its metadata), except
+** that the successor of a reschedule whose metadata names no tenant at all
+** inherits its predecessor's tenant and marker (whether Cal.com copies
+** metadata on reschedule is unverified). marker gets the inherited marker
+** or "". */
+int32_t cc_booking_tenant(const struct cc *c, const struct sidecal_call_ctx *ctx, json_object *b,
+                          char *marker, size_t marker_size, struct sidecal_result *res);
 /* GET /bookings/{uid}; out->data is the booking. */
 int32_t cc_get_booking(const struct cc *c, const struct sidecal_call_ctx *ctx,
                        const char *uid, struct cc_resp *out, struct sidecal_result *res);

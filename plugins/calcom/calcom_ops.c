@@ -53,14 +53,13 @@ static void note_updated(struct page_state *st, json_object *b) {
 static void report(const struct cc *c, const struct sidecal_call_ctx *ctx, json_object *b,
                    const struct sidecal_sink *sink, struct page_state *st) {
   struct sidecal_result r = {.struct_size = sizeof r};
-  json_object *metadata = NULL;
-  json_object_object_get_ex(b, "metadata", &metadata);
+  char inherited[512];
   note_updated(st, b);
   if (cc_str(b, "rescheduledToUid")) {
     st->skipped++;
     return;
   }
-  if (cc_tenant_check(c, metadata, cc_str(b, "uid"), &r) != SIDECAL_OK) {
+  if (cc_booking_tenant(c, ctx, b, inherited, sizeof inherited, &r) != SIDECAL_OK) {
     cc_host->log(ctx->host_instance, SIDECAL_LOG_WARN, "request=%s skipped: %s", ctx->request_id,
                  r.message);
     cc_host->counter_add(ctx->host_instance, "bookings_foreign_skipped", 1);
@@ -74,6 +73,7 @@ static void report(const struct cc *c, const struct sidecal_call_ctx *ctx, json_
     st->skipped++;
     return;
   }
+  if (!e.ev.marker && *inherited) e.ev.marker = inherited;
   st->reported++;
   if (sink->event(sink, &e.ev)) st->stopped = 1;
 }
@@ -185,6 +185,30 @@ int32_t cc_get_booking(const struct cc *c, const struct sidecal_call_ctx *ctx, c
     out->data = json_object_array_length(out->data) ? json_object_array_get_idx(out->data, 0) : NULL;
   if (rc == SIDECAL_OK && (!out->data || !json_object_is_type(out->data, json_type_object)))
     rc = cc_fail(res, SIDECAL_ERROR, 0, "Cal.com answered GET /bookings/%s without a booking", uid);
+  return rc;
+}
+
+int32_t cc_booking_tenant(const struct cc *c, const struct sidecal_call_ctx *ctx, json_object *b,
+                          char *marker, size_t marker_size, struct sidecal_result *res) {
+  json_object *metadata = NULL;
+  json_object_object_get_ex(b, "metadata", &metadata);
+  const char *uid = cc_str(b, "uid");
+  const char *pred = cc_str(b, "rescheduledFromUid");
+  if (!pred) pred = cc_str(b, "rescheduleUid");
+  *marker = '\0';
+  if (cc_str(metadata, c->org_key) || !pred) return cc_tenant_check(c, metadata, uid, res);
+  struct cc_resp r;
+  if (cc_get_booking(c, ctx, pred, &r, res) != SIDECAL_OK) {
+    cc_resp_free(&r);
+    return res->code;
+  }
+  json_object *pm = NULL;
+  json_object_object_get_ex(r.data, "metadata", &pm);
+  int32_t rc = cc_str(pm, c->org_key) ? cc_tenant_check(c, pm, uid, res)
+                                      : cc_tenant_check(c, metadata, uid, res);
+  const char *m = cc_str(pm, CC_MARKER_KEY);
+  if (rc == SIDECAL_OK && m) snprintf(marker, marker_size, "%s", m);
+  cc_resp_free(&r);
   return rc;
 }
 

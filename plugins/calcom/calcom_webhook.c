@@ -90,20 +90,22 @@ static int is_booking_trigger(const char *t) {
   return 0;
 }
 
-static int32_t parse_booking(const struct cc *c, const char *trigger, json_object *payload,
-                             int64_t created, const struct sidecal_sink *sink,
-                             struct sidecal_result *res) {
+static int32_t parse_booking(const struct cc *c, const struct sidecal_call_ctx *ctx,
+                             const char *trigger, json_object *payload, int64_t created,
+                             const struct sidecal_sink *sink, struct sidecal_result *res) {
   const char *uid = cc_str(payload, "uid");
-  json_object *metadata = NULL;
-  json_object_object_get_ex(payload, "metadata", &metadata);
-  if (cc_tenant_check(c, metadata, uid, res) != SIDECAL_OK) return res->code;
   int rescheduled = !strcmp(trigger, "BOOKING_RESCHEDULED");
+  char inherited[512] = "";
+  if (rescheduled ? cc_booking_tenant(c, ctx, payload, inherited, sizeof inherited, res)
+                  : cc_tenant_check(c, json_object_object_get(payload, "metadata"), uid, res))
+    return res->code;
   if (rescheduled && !cc_str(payload, "rescheduleUid"))
     return cc_fail(res, SIDECAL_ERROR, 0, "BOOKING_RESCHEDULED for %s has no rescheduleUid: cannot tell "
                    "which booking it replaces", uid ? uid : "(no uid)");
   struct cc_event e;
   if (cc_booking_event(c, payload, created, &e, res) != SIDECAL_OK) return res->code;
   if (!rescheduled) e.ev.replaces_external_id = NULL;
+  if (!e.ev.marker && *inherited) e.ev.marker = inherited;
   if (!strcmp(trigger, "BOOKING_CANCELLED") || !strcmp(trigger, "BOOKING_REJECTED"))
     e.ev.status = SIDECAL_EVENT_CANCELLED;
   sink->event(sink, &e.ev);
@@ -164,7 +166,7 @@ int32_t cc_webhook_parse(void *instance, const struct sidecal_call_ctx *ctx,
   else if (is_booking_trigger(trigger)) {
     int64_t created = 0;
     cc_parse_time(cc_str(root, "createdAt"), &created, NULL);
-    rc = parse_booking(c, trigger, payload, created, sink, res);
+    rc = parse_booking(c, ctx, trigger, payload, created, sink, res);
   } else if (!strcmp(trigger, "BOOKING_NO_SHOW_UPDATED")) {
     rc = parse_no_show(c, ctx, payload, sink, res);
   } else {

@@ -475,6 +475,53 @@ static void test_list_pages_and_cursor(void) {
   cct_teardown(&t);
 }
 
+/* A reschedule seen by polling: the old booking (cancelled, pointing at
+** its successor) is not reported as a cancellation; the successor says
+** which booking it replaces. A raised cancel flag stops between pages. */
+static void test_list_reschedule_and_cancel_flag(void) {
+  struct cct t;
+  cct_setup(&t, 1);
+  cct_std(&t, NULL, NULL);
+  gchar *old = cct_seed(&t, 0, 101, OURS);
+  struct cct_sink k;
+  cct_sink_init(&k);
+  struct sidecal_result res;
+  g_assert_cmpint(cct_list(&t, DAY0, DAY0 + 86400, NULL, &k, &res), ==, SIDECAL_OK);
+  gchar *cursor = g_strdup(k.cursor);
+  uint32_t st = 0;
+  gchar *path = g_strdup_printf("/v2/bookings/%s/reschedule", old);
+  json_object_put(cct_http(&t, "POST", path, "{\"start\": \"2030-03-01T09:00:00Z\"}", &st));
+  g_assert_cmpuint(st, ==, 201);
+  g_free(path);
+  cct_sink_reset(&k);
+  g_assert_cmpint(cct_list(&t, DAY0, DAY0 + 86400, cursor, &k, &res), ==, SIDECAL_OK);
+  g_assert_cmpuint(k.evs->len, ==, 1);
+  g_assert_cmpstr(EV(&k, 0)->id, !=, old);
+  g_assert_cmpstr(EV(&k, 0)->replaces, ==, old);
+  g_assert_cmpuint(EV(&k, 0)->status, ==, SIDECAL_EVENT_CONFIRMED);
+
+  /* Cancelled by the host: RETRY, no cursor, and no request sent. */
+  cct_ctl0(&t, "requests/reset", "{}");
+  cct_sink_reset(&k);
+  g_free(k.cursor);
+  k.cursor = NULL;
+  static const volatile int32_t raised = 1;
+  struct sc_plugin_call call;
+  sc_plugin_call_init(t.inst, &call, "list", 0);
+  call.ctx.cancel = &raised;
+  struct sidecal_window w = {DAY0, DAY0 + 86400};
+  g_assert_cmpint(D(&t)->list_events(t.inst->state, &call.ctx, &w, NULL, &k.sink, &call.res), ==,
+                  SIDECAL_RETRY);
+  g_assert_cmpstr(call.res.message, ==, "cancelled by the host between pages");
+  g_assert_null(k.cursor);
+  json_object *reqs = cct_requests(&t);
+  g_assert_cmpuint(json_object_array_length(reqs), ==, 0);
+  json_object_put(reqs);
+  g_free(cursor), g_free(old);
+  cct_sink_clear(&k);
+  cct_teardown(&t);
+}
+
 /* ---- tests: writes ---------------------------------------------------------- */
 
 static void fill_ev(struct sidecal_event *ev, struct sidecal_attendee *a, int64_t start,
@@ -1030,17 +1077,78 @@ static void test_webhook_parse(void) {
   cct_teardown(&t);
 }
 
+/* [U] whether Cal.com copies metadata to a rescheduled booking: when it
+** does not, the successor inherits its predecessor's tenant and marker. */
+static void test_reschedule_without_metadata(void) {
+  struct cct t;
+  cct_setup(&t, 1);
+  cct_ctl0(&t, "config", "{\"reschedule_copies_metadata\": false}");
+  cct_std(&t, NULL, NULL);
+  gchar *old = cct_seed(&t, 0, 101, "{\"organizationId\": \"acme\", \"locationId\": \"miami\", "
+                                    "\"sidecalMarker\": \"sidecal:m2\"}");
+  gchar *foreign = cct_seed(&t, 1, 101, "{\"organizationId\": \"globex\"}");
+  struct cct_sink k;
+  cct_sink_init(&k);
+  struct sidecal_result res;
+  g_assert_cmpint(cct_list(&t, DAY0, DAY0 + 86400, NULL, &k, &res), ==, SIDECAL_OK);
+  gchar *cursor = g_strdup(k.cursor);
+  uint32_t st = 0;
+  gchar *ids[2];
+  const char *from[2] = {old, foreign};
+  for (int i = 0; i < 2; i++) {
+    gchar *path = g_strdup_printf("/v2/bookings/%s/reschedule", from[i]);
+    json_object *o = cct_http(&t, "POST", path, "{\"start\": \"2030-03-01T09:00:00Z\"}", &st), *d;
+    g_assert_cmpuint(st, ==, 201);
+    json_object_object_get_ex(o, "data", &d);
+    ids[i] = g_strdup(jstr(d, "uid"));
+    json_object_put(o);
+    g_free(path);
+  }
+  json_object *nb = cct_booking(&t, ids[0]), *md = NULL;
+  json_object_object_get_ex(nb, "metadata", &md);
+  g_assert_cmpuint(json_object_object_length(md), ==, 0);
+  json_object_put(nb);
+
+  cct_sink_reset(&k);
+  g_assert_cmpint(cct_list(&t, DAY0, DAY0 + 86400, cursor, &k, &res), ==, SIDECAL_OK);
+  g_assert_cmpuint(k.evs->len, ==, 1); /* globex's successor inherits globex: skipped */
+  g_assert_cmpstr(EV(&k, 0)->id, ==, ids[0]);
+  g_assert_cmpstr(EV(&k, 0)->replaces, ==, old);
+  g_assert_cmpstr(EV(&k, 0)->marker, ==, "sidecal:m2");
+
+  struct cct_delivery d;
+  cct_sink_reset(&k);
+  cct_deliver(&t, "BOOKING_RESCHEDULED", ids[0], "whsec_test", &d);
+  g_assert_cmpint(cct_parse(&t, d.body, strlen(d.body), &k, &res), ==, SIDECAL_OK);
+  g_assert_cmpuint(k.evs->len, ==, 1);
+  g_assert_cmpstr(EV(&k, 0)->replaces, ==, old);
+  g_assert_cmpstr(EV(&k, 0)->marker, ==, "sidecal:m2");
+  cct_delivery_free(&d);
+  cct_deliver(&t, "BOOKING_RESCHEDULED", ids[1], "whsec_test", &d);
+  g_assert_cmpint(cct_parse(&t, d.body, strlen(d.body), &k, &res), ==, SIDECAL_ERROR);
+  gchar *want = g_strdup_printf("booking %s: metadata organizationId names organization \"globex\", "
+                                "but this instance belongs to \"acme\"; refused", ids[1]);
+  g_assert_cmpstr(res.message, ==, want);
+  g_assert_cmpuint(k.evs->len, ==, 1);
+  cct_delivery_free(&d);
+  g_free(want), g_free(cursor), g_free(old), g_free(foreign), g_free(ids[0]), g_free(ids[1]);
+  cct_sink_clear(&k);
+  cct_teardown(&t);
+}
+
 /* ---- main ------------------------------------------------------------------- */
 
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/calcom/settings/errors", test_settings_errors);
   g_test_add_func("/calcom/list/pages_and_cursor", test_list_pages_and_cursor);
+  g_test_add_func("/calcom/list/reschedule_and_cancel_flag", test_list_reschedule_and_cancel_flag);
   g_test_add_func("/calcom/write/create_reschedule_cancel", test_create_reschedule_cancel);
   g_test_add_func("/calcom/write/idempotent_create", test_idempotent_create);
   g_test_add_func("/calcom/errors/mapping", test_error_mapping);
   g_test_add_func("/calcom/oauth/refresh", test_oauth_refresh);
   g_test_add_func("/calcom/webhook/verify", test_webhook_verify);
   g_test_add_func("/calcom/webhook/parse", test_webhook_parse);
+  g_test_add_func("/calcom/reschedule_without_metadata", test_reschedule_without_metadata);
   return g_test_run();
 }
