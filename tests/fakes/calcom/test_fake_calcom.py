@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 import unittest
 import urllib.error
 import urllib.request
@@ -196,6 +198,34 @@ class FakeCalcom(unittest.TestCase):
         p = json.loads(d["body"])["payload"]
         self.assertEqual(p["bookingUid"], nb["uid"])
         self.assertTrue(p["attendees"][0]["noShow"])
+
+    def test_webhook_delivery_to_a_url(self):
+        got = {}
+
+        class Receiver(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                got["raw"] = self.rfile.read(int(self.headers["Content-Length"]))
+                got["sig"] = self.headers["X-Cal-Signature-256"]
+                got["path"] = self.path
+                self.send_response(204)
+                self.end_headers()
+
+        srv = HTTPServer(("127.0.0.1", 0), Receiver)
+        t = threading.Thread(target=srv.handle_request)
+        t.start()
+        b = self.create(metadata={"organizationId": "acme"})[1]["data"]
+        url = "http://127.0.0.1:%d/v1/webhooks/calcom/acme.miami.calcom" % srv.server_address[1]
+        d = self.ctl("webhook", {"trigger": "BOOKING_CREATED", "uid": b["uid"], "secret": "k",
+                                 "deliver_to": url})
+        t.join(10)
+        srv.server_close()
+        self.assertEqual(d["status"], 204)
+        self.assertEqual(got["path"], "/v1/webhooks/calcom/acme.miami.calcom")
+        self.assertEqual(got["raw"].decode(), d["body"])
+        self.assertEqual(got["sig"], hmac.new(b"k", got["raw"], hashlib.sha256).hexdigest())
 
 
 if __name__ == "__main__":
