@@ -1136,6 +1136,38 @@ static void test_reschedule_without_metadata(void) {
   cct_teardown(&t);
 }
 
+/* A staff member's instance checks only the organization, and its own
+** bookings carry no location. */
+static void test_staff_instance(void) {
+  struct cct t;
+  cct_setup(&t, 1);
+  struct sc_error err;
+  g_assert_cmpint(cct_instance(&t, "{\"base_url\": \"@BASE@\", \"default_event_type_id\": 101}",
+                               STD_SECRETS, NULL, &t.inst, &err), ==, SC_OK);
+  struct sidecal_event ev;
+  struct sidecal_attendee a;
+  struct sidecal_write_result out;
+  struct sidecal_result res;
+  fill_ev(&ev, &a, DAY0 + 9 * 3600, "sidecal:s1", NULL);
+  g_assert_cmpint(cct_create(&t, &ev, &out, &res), ==, SIDECAL_OK);
+  json_object *b = cct_booking(&t, out.external_id), *md = NULL;
+  json_object_object_get_ex(b, "metadata", &md);
+  g_assert_cmpstr(json_object_to_json_string_ext(md, JSON_C_TO_STRING_PLAIN), ==,
+                  "{\"sidecalMarker\":\"sidecal:s1\",\"organizationId\":\"acme\"}");
+  json_object_put(b);
+  gchar *uid = cct_seed(&t, 1, 101, "{\"organizationId\": \"acme\", \"locationId\": \"tampa\"}");
+  struct cct_delivery d;
+  struct cct_sink k;
+  cct_sink_init(&k);
+  cct_deliver(&t, "BOOKING_CREATED", uid, "whsec_test", &d);
+  g_assert_cmpint(cct_parse(&t, d.body, strlen(d.body), &k, &res), ==, SIDECAL_OK);
+  g_assert_cmpuint(k.evs->len, ==, 1);
+  cct_delivery_free(&d);
+  g_free(uid);
+  cct_sink_clear(&k);
+  cct_teardown(&t);
+}
+
 /* ---- main ------------------------------------------------------------------- */
 
 int main(int argc, char **argv) {
@@ -1150,5 +1182,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/calcom/webhook/verify", test_webhook_verify);
   g_test_add_func("/calcom/webhook/parse", test_webhook_parse);
   g_test_add_func("/calcom/reschedule_without_metadata", test_reschedule_without_metadata);
+  g_test_add_func("/calcom/staff_instance", test_staff_instance);
   return g_test_run();
 }
