@@ -41,6 +41,13 @@
 **        (credentials rejected: the host refreshes and retries). A 1.0
 **        connector keeps working: it never reports a marker, so after an
 **        unknown create outcome the host can only create again.
+**   1.2  sidecal_event.replaces_external_id (a provider that replaces an
+**        event by a new id on reschedule says which one it replaces, so
+**        the host keeps one appointment), sidecal_event.event_type (our
+**        event type slug, both directions) and
+**        sidecal_event.appointment_status (no-show, completed, ... when the
+**        provider knows). Older connectors leave them unset: reschedules
+**        then look like a cancel plus a create.
 **
 ** Threading: the host may call any callback of one instance from several
 ** threads at once, and callbacks of different instances concurrently.
@@ -59,7 +66,7 @@
 
 #define SIDECAL_CONNECTOR_MAGIC 0x53434e31u /* "SCN1" */
 #define SIDECAL_ABI_MAJOR 1u
-#define SIDECAL_ABI_MINOR 1u
+#define SIDECAL_ABI_MINOR 2u
 
 /* sidecal_connector.capabilities */
 #define SIDECAL_CAP_READ_EVENTS        0x01u /* needs list_events */

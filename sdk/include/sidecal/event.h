@@ -49,6 +49,22 @@ struct sidecal_event {
   const char *marker;        /* host -> connector: "sidecal:<id>" to keep
                                 with the event; connector -> host: the marker
                                 found on the event, or NULL */
+  /* --- ABI 1.2 --- read only when struct_size covers it */
+  const char *replaces_external_id; /* connector -> host: this event replaces
+                                the provider event with that id (Cal.com
+                                gives a rescheduled booking a new uid): the
+                                host moves the appointment linked to the old
+                                id to this id instead of creating a second
+                                one. NULL otherwise. */
+  const char *event_type;    /* our event type slug. host -> connector: the
+                                appointment's type (pick the provider's
+                                type from it); connector -> host: the type
+                                the provider's type maps to. NULL: unknown */
+  const char *appointment_status; /* connector -> host: a finer status than
+                                `status` when the provider has one, as one
+                                of the appointment status names
+                                ("NO_SHOW", "COMPLETED", ...); NULL: let
+                                `status` decide */
 };
 
 /* Nonzero when ev was written by a connector that knew `field`. */
