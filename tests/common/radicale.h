@@ -36,6 +36,7 @@ struct rad_req {
   const char *depth;         /* NULL: none */
   const char *if_match;      /* NULL: none */
   const char *body;          /* NULL: none */
+  long timeout_ms;           /* 0: 20 s */
 };
 
 long rad_http(const struct rad_server *s, const struct rad_req *r, struct sc_http_response *resp);
