@@ -140,6 +140,15 @@ static char *uid_for(const char *marker) {
   return g_string_free(s, FALSE);
 }
 
+static char *uid_of_href(const char *external_id) {
+  size_t len = strcspn(external_id, "#");
+  const char *slash = memrchr(external_id, '/', len);
+  const char *name = slash ? slash + 1 : external_id;
+  size_t n = len - (size_t)(name - external_id);
+  if (n > 4 && !strncmp(name + n - 4, ".ics", 4)) n -= 4;
+  return n ? g_strndup(name, n) : uid_for(NULL);
+}
+
 static const char *marker_of(const struct sidecal_event *ev) {
   return SIDECAL_EVENT_HAS(ev, marker) ? ev->marker : NULL;
 }
@@ -254,8 +263,9 @@ static int32_t caldav_update_event(void *instance, const struct sidecal_call_ctx
                                    struct sidecal_result *res) {
   struct caldav *cd = instance;
   char *cal = NULL, *ics = NULL, *url = NULL;
-  /* The UID is the one the create wrote: both derive from the marker. */
-  char *uid = uid_for(marker_of(ev));
+  /* The UID is the one the create wrote: both derive from the marker, and
+  ** without a marker (an ABI 1.0 host) the resource name is the UID. */
+  char *uid = marker_of(ev) ? uid_for(marker_of(ev)) : uid_of_href(external_id);
   int32_t rc = build(ev, uid, &ics, res);
   if (rc == SIDECAL_OK) rc = cd_calendar_url(cd, ctx, &cal, res);
   if (rc == SIDECAL_OK && !(url = resource_url(cal, external_id)))

@@ -514,6 +514,16 @@ static void test_writes(void) {
   g_assert_nonnull(strstr(body, "DTEND;VALUE=DATE:20270403"));
   g_free(body);
   g_free(etag);
+  /* A host without markers (ABI 1.0) updates it: the UID stays. */
+  ev.marker = NULL;
+  ev.end_utc += 86400;
+  g_assert_cmpint(update(inst, out.external_id, out.etag, &ev, &out2, msg), ==, SIDECAL_OK);
+  g_assert_cmpint(server_get(out.external_id, &body, &etag), ==, 200);
+  g_assert_nonnull(strstr(body, "UID:sidecal-allday\r\n"));
+  g_assert_nonnull(strstr(body, "DTEND;VALUE=DATE:20270404"));
+  g_assert_null(strstr(body, "X-SIDECAL-MARKER"));
+  g_free(body);
+  g_free(etag);
 
   /* Bad input changes nothing on the server. */
   ev = appointment(s, s, "Europe/Berlin", "sidecal:empty");
