@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "../../plugins/caldav/dav_xml.h" /* compiled into this test for the parser tests */
 #include "plugin_host.h"
 #include "plugin_settings.h"
 #include "plugin_test.h"
@@ -814,6 +815,72 @@ static void test_wrong_password(void) {
   rec_clear(&r);
 }
 
+/* ---- the XML parser on answers Radicale does not give ------------------ */
+
+/* iCloud style: default namespace, other prefixes, CDATA calendar-data. */
+static void test_xml_icloud_style(void) {
+  const char *body =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<multistatus xmlns=\"DAV:\"><response><href>/1234/calendars/work/a.ics</href>"
+      "<propstat><prop><getetag>\"C=1@U=2\"</getetag>"
+      "<calendar-data xmlns=\"urn:ietf:params:xml:ns:caldav\"><![CDATA[BEGIN:VCALENDAR\r\n"
+      "END:VCALENDAR\r\n]]></calendar-data></prop><status>HTTP/1.1 200 OK</status></propstat>"
+      "<propstat><prop><displayname/></prop><status>HTTP/1.1 404 Not Found</status></propstat>"
+      "</response><response><href>https://p42-caldav.icloud.com:443/1234/calendars/</href>"
+      "<propstat><prop><x:calendar-home-set xmlns:x=\"urn:ietf:params:xml:ns:caldav\">"
+      "<href>https://p42-caldav.icloud.com:443/1234/calendars/</href></x:calendar-home-set>"
+      "<resourcetype><collection/><cal:calendar xmlns:cal=\"urn:ietf:params:xml:ns:caldav\"/>"
+      "</resourcetype></prop><status>HTTP/1.1 200 OK</status></propstat></response>"
+      "<response><propstat><prop/></propstat></response></multistatus>";
+  struct cd_multistatus ms;
+  char why[128];
+  g_assert_cmpint(cd_multistatus_parse(body, strlen(body), &ms, why, sizeof why), ==, 0);
+  g_assert_cmpuint(ms.n, ==, 2); /* the response without href is dropped */
+  g_assert_cmpstr(ms.r[0].href, ==, "/1234/calendars/work/a.ics");
+  g_assert_cmpstr(ms.r[0].etag, ==, "\"C=1@U=2\"");
+  /* XML turns CRLF into LF; libical reads either. */
+  g_assert_cmpstr(ms.r[0].calendar_data, ==, "BEGIN:VCALENDAR\nEND:VCALENDAR");
+  g_assert_null(ms.r[0].displayname); /* only from a 2xx propstat */
+  g_assert_cmpstr(ms.r[1].home, ==, "https://p42-caldav.icloud.com:443/1234/calendars/");
+  g_assert_true(ms.r[1].is_calendar);
+  cd_multistatus_free(&ms);
+}
+
+/* RFC 6578 3.6: a 507 for the collection itself means "truncated". */
+static void test_xml_sync_truncated(void) {
+  const char *body =
+      "<D:multistatus xmlns:D=\"DAV:\"><D:response><D:href>/alice/cal/gone.ics</D:href>"
+      "<D:status>HTTP/1.1 404 Not Found</D:status></D:response>"
+      "<D:response><D:href>/alice/cal/</D:href>"
+      "<D:status>HTTP/1.1 507 Insufficient Storage</D:status></D:response>"
+      "<D:sync-token>http://example.com/sync/2</D:sync-token></D:multistatus>";
+  struct cd_multistatus ms;
+  char why[128];
+  g_assert_cmpint(cd_multistatus_parse(body, strlen(body), &ms, why, sizeof why), ==, 0);
+  g_assert_cmpuint(ms.n, ==, 2);
+  g_assert_cmpuint(ms.r[0].status, ==, 404);
+  g_assert_cmpuint(ms.r[1].status, ==, 507);
+  g_assert_cmpstr(ms.sync_token, ==, "http://example.com/sync/2");
+  cd_multistatus_free(&ms);
+
+  const char *err409 = "<error xmlns=\"DAV:\"><valid-sync-token/></error>";
+  g_assert_true(cd_xml_has_element(err409, strlen(err409), "DAV:", "valid-sync-token"));
+  const char *other = "<D:error xmlns:D=\"urn:other\"><D:valid-sync-token/></D:error>";
+  g_assert_false(cd_xml_has_element(other, strlen(other), "DAV:", "valid-sync-token"));
+
+  g_assert_cmpint(cd_multistatus_parse("<html>no</html>", 15, &ms, why, sizeof why), ==, -1);
+  g_assert_cmpstr(why, ==, "the answer is not a DAV:multistatus");
+  g_assert_cmpint(cd_multistatus_parse("not xml", 7, &ms, why, sizeof why), ==, -1);
+  g_assert_cmpstr(why, ==, "the answer is not XML");
+  /* No entity expansion from outside documents. */
+  const char *xxe = "<!DOCTYPE m [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
+                    "<multistatus xmlns=\"DAV:\"><response><href>&x;</href></response>"
+                    "</multistatus>";
+  g_assert_cmpint(cd_multistatus_parse(xxe, strlen(xxe), &ms, why, sizeof why), ==, 0);
+  for (size_t i = 0; i < ms.n; i++) g_assert_null(strstr(ms.r[i].href, "root:"));
+  cd_multistatus_free(&ms);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   pt_dirs_init(&dirs);
@@ -827,6 +894,8 @@ int main(int argc, char **argv) {
   if (rc < 0) g_error("%s", why);
   have_server = rc == 0;
 
+  g_test_add_func("/caldav/xml/icloud_style", test_xml_icloud_style);
+  g_test_add_func("/caldav/xml/sync_truncated", test_xml_sync_truncated);
   g_test_add_func("/caldav/create_checks", test_create_checks);
   g_test_add_func("/caldav/discovery", test_discovery);
   g_test_add_func("/caldav/phone_events", test_phone_events);
