@@ -736,6 +736,51 @@ static void test_incremental(void) {
   sc_plugin_instance_destroy(inst);
 }
 
+/* Servers without DAV:sync-token get an empty token in the cursor; the
+** connector then compares every member's ETag with what it holds. */
+static void test_etag_listing(void) {
+  NEED_SERVER();
+  calendar("alice", PW_ALICE, "etags", "Etags");
+  const char *a = "BEGIN:VEVENT\nUID:a\nDTSTAMP:20270101T000000Z\n"
+                  "DTSTART:20270201T100000Z\nDTEND:20270201T110000Z\nEND:VEVENT\n";
+  g_assert_cmpint(phone_put("alice", PW_ALICE, "/alice/etags/a.ics", a), ==, 201);
+  g_assert_cmpint(phone_put("alice", PW_ALICE, "/alice/etags/b.ics",
+                            "BEGIN:VEVENT\nUID:b\nDTSTAMP:20270101T000000Z\n"
+                            "DTSTART:20270202T100000Z\nDTEND:20270202T110000Z\nEND:VEVENT\n"),
+                  ==, 201);
+  struct sc_plugin_instance *inst = instance_for("alice", PW_ALICE, "etags");
+  struct rec r;
+  rec_init(&r);
+  list(inst, NULL, &r, NULL);
+  g_assert_cmpuint(r.events->len, ==, 2);
+  gchar *no_token = g_strndup(r.cursor, 21); /* "cd1:<id>:" */
+  g_assert_cmpint(phone_delete("/alice/etags/a.ics"), ==, 200);
+  g_assert_cmpint(phone_put("alice", PW_ALICE, "/alice/etags/b.ics",
+                            "BEGIN:VEVENT\nUID:b\nDTSTAMP:20270101T000000Z\n"
+                            "DTSTART:20270202T120000Z\nDTEND:20270202T130000Z\nEND:VEVENT\n"),
+                  ==, 201);
+  g_assert_cmpint(phone_put("alice", PW_ALICE, "/alice/etags/c.ics",
+                            "BEGIN:VEVENT\nUID:c\nDTSTAMP:20270101T000000Z\n"
+                            "DTSTART:20270203T100000Z\nDTEND:20270203T110000Z\nEND:VEVENT\n"),
+                  ==, 201);
+  rec_reset(&r);
+  list(inst, no_token, &r, NULL);
+  g_assert_cmpuint(r.deleted->len, ==, 1);
+  g_assert_true(deleted_has(&r, "/alice/etags/a.ics"));
+  g_assert_cmpuint(r.events->len, ==, 2);
+  g_assert_cmpint(ev_by_id(&r, "/alice/etags/b.ics")->start, ==, at("UTC", 2027, 2, 2, 12, 0));
+  g_assert_nonnull(ev_by_id(&r, "/alice/etags/c.ics"));
+  g_assert_cmpstr(r.cursor, ==, no_token);
+  /* Unchanged ETags: nothing to report. */
+  rec_reset(&r);
+  list(inst, no_token, &r, NULL);
+  g_assert_cmpuint(r.events->len, ==, 0);
+  g_assert_cmpuint(r.deleted->len, ==, 0);
+  g_free(no_token);
+  rec_clear(&r);
+  sc_plugin_instance_destroy(inst);
+}
+
 static int same_sets(struct rec *a, struct rec *b) {
   if (a->events->len != b->events->len) return 0;
   for (guint i = 0; i < a->events->len; i++) {
@@ -904,6 +949,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/caldav/idempotent_create", test_idempotent_create);
   g_test_add_func("/caldav/recurring_dst", test_recurring_dst);
   g_test_add_func("/caldav/incremental", test_incremental);
+  g_test_add_func("/caldav/etag_listing", test_etag_listing);
   g_test_add_func("/caldav/bogus_token", test_bogus_token);
   g_test_add_func("/caldav/wrong_password", test_wrong_password);
   int result = g_test_run();
