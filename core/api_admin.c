@@ -171,3 +171,42 @@ void sc_api_admin_instance_events(struct sc_http_req *req, struct sc_http_resp *
     run_probe(resp, g, e->inst, &w);
   sc_plugin_runtime_release(g);
 }
+
+/* ---- credential refresh --------------------------------------------- */
+
+static void run_refresh(struct sc_http_resp *resp, const struct sc_generation *g,
+                        struct sc_plugin_instance *in) {
+  struct sc_plugin_call call;
+  sc_plugin_call_init(in, &call, "admin-refresh", sc_plugin_monotonic_ms() + 30000);
+  in->plugin->desc.refresh_credentials(in->state, &call.ctx, &call.res);
+  call.res.message[sizeof call.res.message - 1] = '\0';
+  sc_plugin_instance_record(in, &call.res);
+  json_object *o = json_object_new_object(), *r = json_object_new_object();
+  json_object_object_add(o, "instance", json_object_new_string(in->name));
+  json_object_object_add(o, "generation", json_object_new_int64((int64_t)g->number));
+  json_object_object_add(r, "code", json_object_new_int(call.res.code));
+  json_object_object_add(r, "message", json_object_new_string(call.res.message));
+  json_object_object_add(o, "result", r);
+  sc_http_json(resp, 200, o);
+}
+
+void sc_api_admin_instance_refresh(struct sc_http_req *req, struct sc_http_resp *resp) {
+  if (require_admin(req, resp)) return;
+  struct sc_generation *g = sc_plugin_runtime_acquire(req->app);
+  if (!g) {
+    sc_http_error(resp, 409, "conflict", NULL, "connector plugins are not started");
+    return;
+  }
+  const char *name = req->params[0];
+  const struct sc_gen_instance *e = sc_generation_instance_entry(g, name);
+  if (!e)
+    sc_http_error(resp, 404, "not_found", NULL, "no connector instance named \"%s\"", name);
+  else if (!e->inst)
+    sc_http_error(resp, 409, "instance_failed", NULL, "%s", e->error ? e->error : "instance failed");
+  else if (!e->inst->plugin->desc.refresh_credentials)
+    sc_http_error(resp, 422, "validation_failed", NULL,
+                  "connector \"%s\" does not refresh credentials", e->plugin);
+  else
+    run_refresh(resp, g, e->inst);
+  sc_plugin_runtime_release(g);
+}

@@ -16,6 +16,11 @@
 **                              window (ISO 8601 dates or instants, UTC) and
 **                              returns what the connector reported: a probe
 **                              for operators and tests; nothing is stored.
+**   POST /v1/admin/instances/{name}/refresh
+**                              calls refresh_credentials now; a rotated
+**                              token is stored encrypted (connector_secrets).
+**   Both answer 404 for an unknown instance, 409 instance_failed (with the
+**   reason) for one that failed to load or create.
 */
 #ifndef SC_API_ADMIN_H
 #define SC_API_ADMIN_H
@@ -25,5 +30,6 @@
 void sc_api_admin_reload(struct sc_http_req *req, struct sc_http_resp *resp);
 void sc_api_admin_plugins(struct sc_http_req *req, struct sc_http_resp *resp);
 void sc_api_admin_instance_events(struct sc_http_req *req, struct sc_http_resp *resp);
+void sc_api_admin_instance_refresh(struct sc_http_req *req, struct sc_http_resp *resp);
 
 #endif

@@ -42,6 +42,7 @@ const struct sc_http_route sc_routes[] = {
   {"POST", "/v1/admin/reload", sc_api_admin_reload},
   {"GET", "/v1/admin/plugins", sc_api_admin_plugins},
   {"GET", "/v1/admin/instances/{name}/events", sc_api_admin_instance_events},
+  {"POST", "/v1/admin/instances/{name}/refresh", sc_api_admin_instance_refresh},
   /* -- routes: webhooks / sync (issue 6) -- */
   {NULL, NULL, NULL},
 };
