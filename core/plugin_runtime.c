@@ -420,7 +420,7 @@ void sc_plugin_runtime_stop(struct sc_app *app) {
 struct swap_ctx {
   struct sc_app *app;
   struct sc_config *fresh;
-  int64_t build_end, apply_end;
+  int64_t build_end, apply_end, pool_wait_us;
   struct sc_apply_stats st;
 };
 
@@ -431,6 +431,7 @@ static int apply_before_swap(void *ud, const struct sc_generation *next, struct 
   struct sc_app *app = sx->app;
   sx->build_end = now_us();
   PGconn *c = sc_db_acquire(app->pool);
+  sx->pool_wait_us = now_us() - sx->build_end;
   int rc = sc_config_apply(c, sx->fresh, app->keyring, &sx->st, err);
   sc_db_release(app->pool, c);
   if (rc) return rc;
@@ -459,6 +460,7 @@ static json_object *timings(int64_t t0, int64_t t1, const struct swap_ctx *sx, i
   json_object_object_add(o, "read_config", ms_json(ms_between(t0, t1)));
   json_object_object_add(o, "build", ms_json(ms_between(t1, sx->build_end)));
   json_object_object_add(o, "apply", ms_json(ms_between(sx->build_end, sx->apply_end)));
+  json_object_object_add(o, "apply_pool_wait", ms_json(sx->pool_wait_us / 1000.0));
   json_object_object_add(o, "swap_and_drain", ms_json(ms_between(sx->apply_end, t2)));
   json_object_object_add(o, "total", ms_json(ms_between(t0, t3)));
   return o;
