@@ -406,6 +406,13 @@ static void test_config_error_rejects_whole_reload(void) {
   char *log = sc_test_daemon_log(&D);
   char *line_txt = g_strdup_printf("event=reload_rejected trigger=http error=\"%s\"", msg);
   g_assert_nonnull(strstr(log, line_txt));
+  /* sidecalctl reload reports the rejection (bad input: exit 2). */
+  const char *rl[] = {"reload", NULL};
+  char *out = ctl(rl, 2);
+  char *said = g_strdup_printf("  rejected: %s\n", msg);
+  if (!strstr(out, said)) g_error("sidecalctl reload said: %s", out);
+  g_free(said);
+  g_free(out);
   const char *ls[] = {"plugins", NULL};
   char *list = ctl(ls, 0);
   g_assert_nonnull(strstr(list, "  last reload REJECTED at "));
@@ -523,6 +530,38 @@ static void test_rotated_token_stored_encrypted(void) {
   json_object_put(req_json("POST", "/v1/admin/instances/acme.nowhere.fixture/refresh", admin_key, 404));
   json_object_put(req_json("POST", "/v1/admin/instances/acme.austin.fixture/refresh", admin_key, 409));
   json_object_put(req_json("POST", "/v1/admin/reload", owner_key, 404));
+}
+
+static int count_of(const char *hay, const char *needle) {
+  int n = 0;
+  for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle)) n++;
+  return n;
+}
+
+/* sidecalctl reload reaches every daemon on the database; a stopped daemon
+** removes its record. */
+static void test_every_daemon_hears_reload(void) {
+  struct sc_test_daemon d2;
+  sc_test_daemon_share(&D, &d2);
+  char *state2 = g_build_filename(P.root, "state2", NULL);
+  const char *extra[] = {"--plugin-dir", P.plugins, "--state-dir", state2, NULL};
+  sc_test_daemon_start(&d2, extra);
+  const char *rl[] = {"reload", NULL}, *ls[] = {"plugins", NULL};
+  char *out = ctl(rl, 0);
+  g_assert_cmpint(count_of(out, "  generation "), ==, 2);
+  char *mine = g_strdup_printf(":%d  generation 2\n", (int)d2.pid);  /* its first reload */
+  if (!strstr(out, mine)) g_error("sidecalctl reload said: %s", out);
+  char *list = ctl(ls, 0);
+  g_assert_cmpint(count_of(list, "daemon "), ==, 2);
+  g_free(list);
+  g_assert_cmpint(sc_test_daemon_signal_wait(&d2, SIGTERM), ==, 0);
+  list = ctl(ls, 0);
+  g_assert_cmpint(count_of(list, "daemon "), ==, 1);
+  g_free(list);
+  sc_test_daemon_cleanup(&d2);
+  g_free(mine);
+  g_free(out);
+  g_free(state2);
 }
 
 static void test_health_in_listing(void) {
@@ -659,6 +698,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/reload/409_while_running", test_409_while_a_reload_runs);
   g_test_add_func("/reload/rotated_token_encrypted", test_rotated_token_stored_encrypted);
   g_test_add_func("/reload/health_in_listing", test_health_in_listing);
+  g_test_add_func("/reload/every_daemon_hears_reload", test_every_daemon_hears_reload);
   g_test_add_func("/reload/under_load_zero_failures", test_reloads_under_load_zero_failures);
   g_test_add_func("/reload/fds_and_rss_flat", test_many_reloads_leave_fds_and_rss_flat);
   int rc = g_test_run();
