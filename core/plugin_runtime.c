@@ -406,8 +406,8 @@ int sc_plugin_runtime_start(struct sc_app *app, const struct sc_plugin_runtime_o
 void sc_plugin_runtime_stop(struct sc_app *app) {
   struct sc_plugin_runtime *rt = app->plugins;
   if (!rt) return;
+  pthread_mutex_lock(&rt->gate);  /* a reload still in flight records first */
   forget_self(app);
-  pthread_mutex_lock(&rt->gate);
   pthread_rwlock_wrlock(&app->cfg_lock);
   app->plugins = NULL;
   runtime_free(rt); /* frees the current generation's config ... */
