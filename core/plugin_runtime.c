@@ -410,6 +410,7 @@ void sc_plugin_runtime_stop(struct sc_app *app) {
   forget_self(app);
   pthread_rwlock_wrlock(&app->cfg_lock);
   app->plugins = NULL;
+  pthread_mutex_unlock(&rt->gate);
   runtime_free(rt); /* frees the current generation's config ... */
   memset(&app->config, 0, sizeof app->config); /* ... which app->config viewed */
   pthread_rwlock_unlock(&app->cfg_lock);
@@ -466,6 +467,31 @@ static json_object *timings(int64_t t0, int64_t t1, const struct swap_ctx *sx, i
   return o;
 }
 
+static json_object *current_report(struct sc_plugin_runtime *rt) {
+  struct sc_generation *g = sc_registry_acquire(rt->reg);
+  json_object *rep = gen_json(g, 0);
+  size_t fi, fp = count_failed(g, &fi);
+  sc_registry_release(g);
+  json_object_object_add(rep, "failed_plugins", json_object_new_int64((int64_t)fp));
+  json_object_object_add(rep, "failed_instances", json_object_new_int64((int64_t)fi));
+  return rep;
+}
+
+static double jget(json_object *o, const char *k) {
+  return json_object_get_double(json_object_object_get(o, k));
+}
+
+static void log_reloaded(const char *trigger, json_object *rep, json_object *tm) {
+  sc_log_info("event=reloaded trigger=%s generation=%lld failed_plugins=%lld "
+              "failed_instances=%lld total_ms=%.1f config_ms=%.1f build_ms=%.1f apply_ms=%.1f "
+              "swap_ms=%.1f", trigger,
+              (long long)json_object_get_int64(json_object_object_get(rep, "generation")),
+              (long long)json_object_get_int64(json_object_object_get(rep, "failed_plugins")),
+              (long long)json_object_get_int64(json_object_object_get(rep, "failed_instances")),
+              jget(tm, "total"), jget(tm, "read_config"), jget(tm, "build"), jget(tm, "apply"),
+              jget(tm, "swap_and_drain"));
+}
+
 static int enter_gate(struct sc_plugin_runtime *rt, int wait, struct sc_error *err) {
   if (wait) pthread_mutex_lock(&rt->gate);
   else if (pthread_mutex_trylock(&rt->gate) != 0)
@@ -502,18 +528,10 @@ int sc_plugin_runtime_reload(struct sc_app *app, int wait, const char *trigger,
   }
   int64_t t2 = now_us();
   after_swap(app);
-  struct sc_generation *g = sc_registry_acquire(rt->reg);
-  json_object *rep = gen_json(g, 0);
-  size_t fi, fp = count_failed(g, &fi);
-  sc_registry_release(g);
+  json_object *rep = current_report(rt);
   record_generation(app, rep);
-  int64_t t3 = now_us();
-  json_object *tm = timings(t0, t1, &sx, t2, t3);
-  sc_log_info("event=reloaded trigger=%s generation=%lld failed_plugins=%zu failed_instances=%zu "
-              "total_ms=%.1f config_ms=%.1f build_ms=%.1f apply_ms=%.1f swap_ms=%.1f",
-              trigger, (long long)json_object_get_int64(json_object_object_get(rep, "generation")),
-              fp, fi, ms_between(t0, t3), ms_between(t0, t1), ms_between(t1, sx.build_end),
-              ms_between(sx.build_end, sx.apply_end), ms_between(sx.apply_end, t2));
+  json_object *tm = timings(t0, t1, &sx, t2, now_us());
+  log_reloaded(trigger, rep, tm);
   pthread_mutex_unlock(&rt->gate);
   json_object_object_add(rep, "trigger", json_object_new_string(trigger));
   json_object_object_add(rep, "daemon", json_object_new_string(rt->daemon_id));

@@ -23,7 +23,8 @@
 **   "a reload is already running" (the admin API's 409); with wait = 1 it
 **   queues behind the running one (SIGHUP on the main thread).
 ** - On success *report (may be NULL) receives a JSON object: generation,
-**   trigger, daemon, timings_ms {read_config, build, apply (of which
+**   failed_plugins, failed_instances, trigger, daemon, timings_ms
+**   {read_config, build, apply (of which
 **   apply_pool_wait), swap_and_drain, total},
 **   plugins [{name, status loaded|failed, version, abi, sha256, path,
 **   capabilities, load_ms, error}] and instances [{name, plugin, status

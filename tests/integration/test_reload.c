@@ -283,6 +283,8 @@ static void test_refusals_visible_after_reload(void) {
                   "acme.austin.fixture: create failed: fail_create is set");
   g_assert_nonnull(strstr(list, "    acme.austin.fixture (fixture)  FAILED  health -  reason: "
                                 "acme.austin.fixture: create failed: fail_create is set\n"));
+  g_assert_cmpint(jint(rep, "failed_plugins"), ==, 7);    /* 6 refused + ghl */
+  g_assert_cmpint(jint(rep, "failed_instances"), ==, 8);  /* their 7 + austin */
   /* Everything else swapped in. */
   g_assert_cmpstr(jstr(find(rep, "plugins", "fixture"), "status"), ==, "loaded");
   g_assert_cmpstr(jstr(find(rep, "instances", "acme.miami.fixture"), "status"), ==, "running");
