@@ -103,21 +103,6 @@ static int prepare_schema(const char *url, struct sc_error *err) {
   return rc;
 }
 
-static int apply_config(struct sc_app *app, struct sc_error *err) {
-  PGconn *c = sc_db_acquire(app->pool);
-  struct sc_apply_stats st;
-  int rc = sc_config_apply(c, &app->config, app->keyring, &st, err);
-  sc_db_release(app->pool, c);
-  if (!rc)
-    sc_log_info("event=config_applied organizations=%d locations=%d staff=%d "
-                "event_types=%d connectors=%d secrets_written=%d "
-                "secrets_unresolved=%d deactivated=%d",
-                st.organizations, st.locations, st.staff, st.event_types,
-                st.connectors, st.secrets_written, st.secrets_unresolved,
-                st.deactivated);
-  return rc;
-}
-
 /* SIGHUP and NOTIFY sidecal_reload: the one reload (core/plugin_runtime.h)
 ** re-reads conf.d/, validates connector settings, builds the new plugin
 ** generation, applies the config and swaps; any config error keeps what
@@ -205,13 +190,14 @@ static int run(const struct opts *o, struct sc_app *app, const sigset_t *set) {
   if (sc_auth_open(app->pool, &app->auth, &err) ||
       sc_auth_start_flusher(app->auth, SC_AUTH_FLUSH_S, &err))
     return fail(1, "auth", &err);
-  if (apply_config(app, &err)) return fail(2, "config_apply", &err);
-  if (start_caches(app, o->database_url, &err)) return fail(1, "caches", &err);
   /* -- plugins: registry generations (issue 5) -- */
+  /* Generation 1 is built and its settings validated before the config is
+  ** applied, so a connector settings error changes nothing in the database. */
   struct sc_plugin_runtime_options po = {.plugin_dirs = o->plugin_dir,
                                          .state_dir = o->state_dir, .no_unload = o->no_unload};
   if (sc_plugin_runtime_start(app, &po, &err))
-    return fail(err.code == SC_EINVAL ? 2 : 1, "plugins", &err);
+    return fail(err.code == SC_EINVAL ? 2 : 1, "config_apply", &err);
+  if (start_caches(app, o->database_url, &err)) return fail(1, "caches", &err);
   /* -- sync engine: workers, scheduler (issue 6) -- */
   struct sc_http_config hc = {.listen = o->listen, .threads = o->threads,
                               .routes = sc_routes, .app = app};

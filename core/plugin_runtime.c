@@ -296,6 +296,15 @@ static void forget_self(struct sc_app *app) {
 
 /* ---- start / stop --------------------------------------------------- */
 
+struct swap_ctx {
+  struct sc_app *app;
+  struct sc_config *fresh;
+  int64_t build_end, apply_end, pool_wait_us;
+  struct sc_apply_stats st;
+};
+
+static int apply_before_swap(void *ud, const struct sc_generation *next, struct sc_error *err);
+
 static void config_free_owned(void *p) {
   sc_config_free(p);
   free(p);
@@ -382,6 +391,9 @@ int sc_plugin_runtime_start(struct sc_app *app, const struct sc_plugin_runtime_o
   *owned = app->config;
   struct sc_registry_source src;
   source_init(rt, owned, &src);
+  struct swap_ctx sx = {.app = app, .fresh = owned};
+  src.before_swap = apply_before_swap;
+  src.before_swap_ud = &sx;
   int rc = ensure_cache_dir(rt, owned, err);
   if (!rc) rc = sc_registry_reload(rt->reg, &src, err);
   if (rc) {
@@ -418,13 +430,6 @@ void sc_plugin_runtime_stop(struct sc_app *app) {
 
 /* ---- reload --------------------------------------------------------- */
 
-struct swap_ctx {
-  struct sc_app *app;
-  struct sc_config *fresh;
-  int64_t build_end, apply_end, pool_wait_us;
-  struct sc_apply_stats st;
-};
-
 /* Runs with the new generation built and validated; the old one serves. */
 static int apply_before_swap(void *ud, const struct sc_generation *next, struct sc_error *err) {
   (void)next;
@@ -436,6 +441,11 @@ static int apply_before_swap(void *ud, const struct sc_generation *next, struct 
   int rc = sc_config_apply(c, sx->fresh, app->keyring, &sx->st, err);
   sc_db_release(app->pool, c);
   if (rc) return rc;
+  sc_log_info("event=config_applied organizations=%d locations=%d staff=%d event_types=%d "
+              "connectors=%d secrets_written=%d secrets_unresolved=%d deactivated=%d",
+              sx->st.organizations, sx->st.locations, sx->st.staff, sx->st.event_types,
+              sx->st.connectors, sx->st.secrets_written, sx->st.secrets_unresolved,
+              sx->st.deactivated);
   pthread_rwlock_wrlock(&app->cfg_lock);
   app->config = *sx->fresh;  /* the old contents live until the old generation drains */
   pthread_rwlock_unlock(&app->cfg_lock);

@@ -5,11 +5,13 @@
 ** and POST /v1/admin/reload all run.
 **
 ** Contract:
-** - sc_plugin_runtime_start() builds generation 1 from app->config (already
-**   applied to the database) and takes ownership of it: from then on
-**   app->config is a read-only view of the current generation's config,
-**   swapped under app->cfg_lock. A settings error refuses the start
-**   (SC_EINVAL, file:line:col); a missing or refused plugin and a failing
+** - sc_plugin_runtime_start() builds generation 1 from app->config exactly
+**   as a reload does (plugins, settings, instances), then applies the config
+**   to the database, then swaps it in; it takes ownership of app->config:
+**   from then on app->config is a read-only view of the current
+**   generation's config, swapped under app->cfg_lock. A settings error
+**   refuses the start before anything is applied (SC_EINVAL,
+**   file:line:col); a missing or refused plugin and a failing
 **   instance_create are recorded as failed and do not stop the daemon.
 ** - sc_plugin_runtime_reload() re-reads conf.d/, validates every instance's
 **   settings against its plugin, builds the new generation off to the side,

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "crypto.h"
@@ -581,6 +582,43 @@ static void test_health_in_listing(void) {
   PQfinish(c);
 }
 
+/* At start-up a settings error stops the daemon (exit 2) before the config
+** reaches the database. */
+static void test_start_refused_before_apply(void) {
+  char *y = acme_yaml("{label: Miami, labl: x}", "");
+  const char *files[] = {"acme.yaml", y, NULL};
+  struct sc_test_daemon d3;
+  sc_test_daemon_init(&d3, files);
+  char *bin = sc_test_build_path("core/sidecald");
+  char *state3 = g_build_filename(d3.dir, "state", NULL);
+  const char *argv[] = {bin, "--config-dir", d3.conf_dir, "--listen", "127.0.0.1:0",
+                        "--plugin-dir", P.plugins, "--state-dir", state3, NULL};
+  char **envp = g_get_environ();
+  envp = g_environ_setenv(envp, "SIDECAL_DATABASE_URL", d3.db.url, TRUE);
+  envp = g_environ_setenv(envp, "SIDECAL_MASTER_KEY_FILE", d3.keyring, TRUE);
+  char *err_text = NULL;
+  int status = -1;
+  g_assert_true(g_spawn_sync(NULL, (char **)argv, envp, G_SPAWN_DEFAULT, NULL, NULL, NULL,
+                             &err_text, &status, NULL));
+  g_assert_true(WIFEXITED(status));
+  g_assert_cmpint(WEXITSTATUS(status), ==, 2);
+  char *want = g_strdup_printf("sidecald: %s/acme.yaml:10:", d3.conf_dir);
+  if (!strstr(err_text, want) || !strstr(err_text, "settings.labl: unknown setting; valid keys:"))
+    g_error("stderr: %s", err_text);
+  PGconn *c = sc_test_db_connect(&d3.db);
+  char *n = sc_test_db_value(c, "SELECT count(*) FROM organizations");
+  g_assert_cmpstr(n, ==, "0");
+  g_free(n);
+  PQfinish(c);
+  sc_test_daemon_cleanup(&d3);
+  g_strfreev(envp);
+  g_free(want);
+  g_free(err_text);
+  g_free(state3);
+  g_free(bin);
+  g_free(y);
+}
+
 /* ---- under load ------------------------------------------------------- */
 
 struct hammer {
@@ -701,6 +739,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/reload/rotated_token_encrypted", test_rotated_token_stored_encrypted);
   g_test_add_func("/reload/health_in_listing", test_health_in_listing);
   g_test_add_func("/reload/every_daemon_hears_reload", test_every_daemon_hears_reload);
+  g_test_add_func("/reload/start_refused_before_apply", test_start_refused_before_apply);
   g_test_add_func("/reload/under_load_zero_failures", test_reloads_under_load_zero_failures);
   g_test_add_func("/reload/fds_and_rss_flat", test_many_reloads_leave_fds_and_rss_flat);
   int rc = g_test_run();
