@@ -177,43 +177,67 @@ int sc_cmd_plugins(int argc, char **argv) {
 /* NOTIFY is delivered at commit; every daemon's record of the reload is
 ** written in a transaction that starts after that, so its last_reload_at
 ** is later than the clock read here. */
-static int send_reload(char *sent, size_t size, struct sc_error *err) {
-  struct sc_db_pool *pool;
-  PGconn *c;
-  int st = open_admin("reload", &pool, &c);
-  if (st) return st;
+static int send_reload(PGconn *c, char *sent, size_t size, struct sc_error *err) {
   PGresult *r;
   int rc = sc_db_exec(c, "SELECT clock_timestamp()::text", 0, NULL, &r, err);
-  if (!rc) {
-    snprintf(sent, size, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-    rc = sc_db_run(c, "NOTIFY sidecal_reload", err);
-  }
-  if (!rc) rc = sc_db_commit(c, err);
-  close_admin(pool, c);
-  if (rc) fprintf(stderr, "sidecalctl: reload: %s\n", err->message);
-  return rc ? 1 : 0;
+  if (rc) return rc;
+  snprintf(sent, size, "%s", PQgetvalue(r, 0, 0));
+  PQclear(r);
+  rc = sc_db_run(c, "NOTIFY sidecal_reload", err);
+  return rc ? rc : sc_db_commit(c, err);
 }
 
-/* Fills *r with every registered daemon and whether it answered since sent. */
-static int poll_daemons(const char *sent, PGresult **r, int *pending, struct sc_error *err) {
-  struct sc_db_pool *pool;
-  PGconn *c;
-  int st = open_admin("reload", &pool, &c);
-  if (st) return st;
+/* Every daemon registered before the NOTIFY, and whether it answered. */
+static int poll_daemons(PGconn *c, const char *sent, PGresult **r, int *pending,
+                        struct sc_error *err) {
+  struct sc_tenant admin = {.platform_admin = 1};
   const char *p[1] = {sent};
-  int rc = sc_db_exec(c, "SELECT daemon_id, generation, last_reload_at > $1::timestamptz,"
-                         " last_reload_error FROM sidecal_daemons"
-                         " WHERE started_at < $1::timestamptz ORDER BY daemon_id",
-                      1, p, r, err);
-  close_admin(pool, c);
-  if (rc) {
-    fprintf(stderr, "sidecalctl: reload: %s\n", err->message);
-    return 1;
-  }
+  int rc = sc_db_begin(c, &admin, err);
+  if (!rc) rc = sc_db_exec(c, "SELECT daemon_id, generation, last_reload_at > $1::timestamptz,"
+                              " last_reload_error FROM sidecal_daemons"
+                              " WHERE started_at < $1::timestamptz ORDER BY daemon_id",
+                           1, p, r, err);
+  sc_db_rollback(c);
+  if (rc) return rc;
   *pending = 0;
   for (int i = 0; i < PQntuples(*r); i++) *pending += strcmp(PQgetvalue(*r, i, 2), "t") != 0;
-  return 0;
+  return SC_OK;
+}
+
+/* 0 all reloaded, 2 a daemon rejected its conf.d/, 1 one did not answer. */
+static int print_answers(PGresult *r, double timeout) {
+  if (PQntuples(r) == 0)
+    printf("no sidecald has registered on this database; sent NOTIFY sidecal_reload\n");
+  int rejected = 0, silent = 0;
+  for (int i = 0; i < PQntuples(r); i++) {
+    const char *id = PQgetvalue(r, i, 0);
+    if (strcmp(PQgetvalue(r, i, 2), "t")) {
+      printf("%s  no answer within %g s\n", id, timeout);
+      silent++;
+    } else if (!PQgetisnull(r, i, 3)) {
+      printf("%s  rejected: %s\n", id, PQgetvalue(r, i, 3));
+      rejected++;
+    } else {
+      printf("%s  generation %s\n", id, PQgetvalue(r, i, 1));
+    }
+  }
+  return silent ? 1 : rejected ? 2 : 0;
+}
+
+static int wait_answers(PGconn *c, const char *sent, double timeout, struct sc_error *err) {
+  PGresult *r = NULL;
+  int pending = 0;
+  gint64 deadline = g_get_monotonic_time() + (gint64)(timeout * 1e6);
+  for (;;) {
+    int rc = poll_daemons(c, sent, &r, &pending, err);
+    if (rc) return -1;
+    if (!pending || g_get_monotonic_time() >= deadline) break;
+    PQclear(r);
+    g_usleep(50 * 1000);
+  }
+  int st = print_answers(r, timeout);
+  PQclear(r);
+  return st;
 }
 
 int sc_cmd_reload(int argc, char **argv) {
@@ -226,32 +250,17 @@ int sc_cmd_reload(int argc, char **argv) {
       return 2;
     }
   }
+  struct sc_db_pool *pool;
+  PGconn *c;
+  int st = open_admin("reload", &pool, &c);
+  if (st) return st;
   char sent[64];
   struct sc_error err;
-  int st = send_reload(sent, sizeof sent, &err);
-  if (st) return st;
-  PGresult *r = NULL;
-  int pending = 0;
-  for (gint64 deadline = g_get_monotonic_time() + (gint64)(timeout * 1e6);;) {
-    if ((st = poll_daemons(sent, &r, &pending, &err))) return st;
-    if (!pending || g_get_monotonic_time() >= deadline) break;
-    PQclear(r);
-    g_usleep(50 * 1000);
+  st = send_reload(c, sent, sizeof sent, &err) ? -1 : wait_answers(c, sent, timeout, &err);
+  close_admin(pool, c);
+  if (st < 0) {
+    fprintf(stderr, "sidecalctl: reload: %s\n", err.message);
+    return 1;
   }
-  if (PQntuples(r) == 0) printf("no sidecald has registered on this database; sent NOTIFY sidecal_reload\n");
-  int rejected = 0;
-  for (int i = 0; i < PQntuples(r); i++) {
-    const char *id = PQgetvalue(r, i, 0);
-    if (strcmp(PQgetvalue(r, i, 2), "t")) {
-      printf("%s  no answer within %g s\n", id, timeout);
-    } else if (!PQgetisnull(r, i, 3)) {
-      printf("%s  rejected: %s\n", id, PQgetvalue(r, i, 3));
-      rejected++;
-    } else {
-      printf("%s  generation %s\n", id, PQgetvalue(r, i, 1));
-    }
-  }
-  PQclear(r);
-  if (pending) return 1;
-  return rejected ? 2 : 0;
+  return st;
 }

@@ -332,6 +332,11 @@ static void test_v1_to_v2_without_restart(void) {
   json_object *unload;
   g_assert_true(json_object_object_get_ex(desc, "unload", &unload));
   g_assert_cmpint(json_object_get_boolean(unload), ==, !UNDER_ASAN);
+  /* Live health of the new generation: the one probe since the swap. */
+  json_object *live = find(desc, "instances", "acme.miami.fixture");
+  g_assert_cmpstr(jstr(live, "health"), ==, "ok");
+  g_assert_cmpint(jint(live, "calls"), ==, 1);
+  g_assert_cmpint(jint(live, "failures"), ==, 0);
   char *new_copy = copy_name(r2);
   g_assert_true(mapped(new_copy));
   if (!UNDER_ASAN) {
