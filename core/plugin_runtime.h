@@ -31,6 +31,12 @@
 **   plugins [{name, status loaded|failed, version, abi, sha256, path,
 **   capabilities, load_ms, error}] and instances [{name, plugin, status
 **   running|failed, error}].
+** - Secrets: a connector's secret_read returns the value stored encrypted
+**   in connector_secrets (seeded from conf.d/ by config apply, or rotated),
+**   falling back to resolving the conf.d/ reference (env:/file:) while the
+**   instance is not in the database yet; secret_store_rotated writes it
+**   encrypted with sc_secret_put. Both borrow a pool connection for their
+**   own transaction: do not call into a connector while holding one.
 ** - Daemon id = "<hostname>:<pid>". Rows of dead daemons on this host are
 **   removed at start; the daemon's own rows are removed at a clean stop.
 */
