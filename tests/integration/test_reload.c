@@ -295,6 +295,27 @@ static void test_refusals_visible_after_reload(void) {
   json_object_put(rep);
 }
 
+/* A plugin file others may write is refused; fixing the mode and reloading
+** brings its instances back. */
+static void test_writable_plugin_refused(void) {
+  char *path = g_build_filename(P.plugins, "fixture.so", NULL);
+  g_assert_cmpint(chmod(path, 0666), ==, 0);
+  json_object *rep = reload_ok();
+  char *want = g_strdup_printf("%s: connector \"fixture\" refused: file is group- or "
+                               "world-writable (mode 0666); run chmod go-w on it", path);
+  g_assert_cmpstr(jstr(find(rep, "plugins", "fixture"), "error"), ==, want);
+  g_assert_cmpstr(jstr(find(rep, "instances", "acme.miami.fixture"), "status"), ==, "failed");
+  json_object_put(req_json("GET", "/v1/admin/instances/acme.miami.fixture/events"
+                                  "?from=2027-01-04&to=2027-01-05", admin_key, 409));
+  json_object_put(rep);
+  g_assert_cmpint(chmod(path, 0644), ==, 0);
+  rep = reload_ok();
+  g_assert_cmpstr(jstr(find(rep, "instances", "acme.miami.fixture"), "status"), ==, "running");
+  json_object_put(rep);
+  g_free(want);
+  g_free(path);
+}
+
 static int mapped(const char *needle) {
   char *path = g_strdup_printf("/proc/%d/maps", (int)D.pid), *maps = NULL;
   g_assert_true(g_file_get_contents(path, &maps, NULL, NULL));
@@ -738,6 +759,7 @@ int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   start_world();
   g_test_add_func("/reload/refusals_visible", test_refusals_visible_after_reload);
+  g_test_add_func("/reload/writable_plugin_refused", test_writable_plugin_refused);
   g_test_add_func("/reload/v1_to_v2_without_restart", test_v1_to_v2_without_restart);
   g_test_add_func("/reload/config_error_rejects", test_config_error_rejects_whole_reload);
   g_test_add_func("/reload/409_while_running", test_409_while_a_reload_runs);
