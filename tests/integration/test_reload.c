@@ -46,6 +46,7 @@ static const char *const BROKEN[] = {"wrong_major", "newer_minor", "oversized", 
 static struct sc_test_daemon D;
 static struct pt_dirs P;      /* P.plugins is --plugin-dir */
 static char *state_dir;
+static char *ics_path;        /* the example connector's calendar */
 static char *admin_key, *owner_key;
 
 /* ---- conf.d ----------------------------------------------------------- */
@@ -79,6 +80,7 @@ static char *acme_yaml(const char *miami_settings, const char *extra_staff) {
       "    connectors:\n");
   for (size_t i = 0; i < G_N_ELEMENTS(BROKEN); i++)
     g_string_append_printf(s, "      - {plugin: %s}\n", BROKEN[i]);
+  g_string_append_printf(s, "      - {plugin: example, settings: {path: \"%s\"}}\n", ics_path);
   g_string_append_printf(s,
       "staff:\n"
       "  - {slug: ann, name: Ann, locations: [miami]}\n%s"
@@ -206,6 +208,13 @@ static void start_world(void) {
   g_setenv("FIXTURE_TOKEN", "tok", TRUE);  /* inherited by the daemon */
   pt_dirs_init(&P);
   state_dir = g_build_filename(P.root, "state", NULL);
+  ics_path = g_build_filename(P.root, "cal.ics", NULL);
+  g_assert_true(g_file_set_contents(ics_path,
+      "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//sidecal//test//EN\r\n"
+      "BEGIN:VEVENT\r\nUID:ev-1@test\r\nDTSTAMP:20270101T000000Z\r\n"
+      "DTSTART:20270104T150000Z\r\nDTEND:20270104T153000Z\r\nSUMMARY:Dentist\r\n"
+      "END:VEVENT\r\nEND:VCALENDAR\r\n", -1, NULL));
+  pt_stage(&P, "plugins/example/example.so", "example", 0644);
   stage_fixture(1);
   for (size_t i = 0; i < G_N_ELEMENTS(BROKEN); i++) {
     char *rel = g_strdup_printf("tests/plugins/%s.so", BROKEN[i]);
@@ -229,6 +238,7 @@ static void stop_world(void) {
   sc_test_daemon_cleanup(&D);
   pt_dirs_free(&P);
   g_free(state_dir);
+  g_free(ics_path);
   g_free(admin_key);
   g_free(owner_key);
 }
@@ -314,6 +324,21 @@ static void test_writable_plugin_refused(void) {
   json_object_put(rep);
   g_free(want);
   g_free(path);
+}
+
+/* The SDK's example connector (libical) runs in the daemon like any other. */
+static void test_example_connector_in_daemon(void) {
+  json_object *o = req_json("GET", "/v1/admin/instances/acme.lab.example/events"
+                                   "?from=2027-01-04&to=2027-01-05", admin_key, 200);
+  g_assert_cmpstr(jstr(o, "plugin_version"), ==, "1.0.0");
+  json_object *evs;
+  g_assert_true(json_object_object_get_ex(o, "events", &evs));
+  g_assert_cmpuint(json_object_array_length(evs), ==, 1);
+  json_object *ev = json_object_array_get_idx(evs, 0);
+  g_assert_cmpstr(jstr(ev, "title"), ==, "Dentist");
+  g_assert_cmpstr(jstr(ev, "start"), ==, "2027-01-04T15:00:00Z");
+  g_assert_cmpstr(jstr(ev, "end"), ==, "2027-01-04T15:30:00Z");
+  json_object_put(o);
 }
 
 static int mapped(const char *needle) {
@@ -759,6 +784,7 @@ int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   start_world();
   g_test_add_func("/reload/refusals_visible", test_refusals_visible_after_reload);
+  g_test_add_func("/reload/example_connector", test_example_connector_in_daemon);
   g_test_add_func("/reload/writable_plugin_refused", test_writable_plugin_refused);
   g_test_add_func("/reload/v1_to_v2_without_restart", test_v1_to_v2_without_restart);
   g_test_add_func("/reload/config_error_rejects", test_config_error_rejects_whole_reload);
