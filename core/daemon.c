@@ -20,7 +20,6 @@
 #include "avail_cache.h"
 #include "catalog.h"
 #include "listener.h"
-#include "config_apply.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
