@@ -16,6 +16,7 @@ struct sc_auth;
 struct sc_avail_cache;
 struct sc_catalog_holder;
 struct sc_listener;
+struct sc_plugin_runtime;
 
 struct sc_app {
   struct sc_db_pool *pool;
@@ -24,7 +25,9 @@ struct sc_app {
   struct sc_catalog_holder *catalog;  /* slugs → ids without a query */
   struct sc_avail_cache *avail;       /* computed free slots */
   struct sc_listener *listener;       /* NOTIFY from every daemon */
-  struct sc_config config;
+  struct sc_plugin_runtime *plugins;  /* connector generations (core/plugin_runtime.h) */
+  struct sc_config config;  /* after plugins start: a view of the current
+                                generation's config, swapped under cfg_lock */
   pthread_rwlock_t cfg_lock;
   const char *config_dir;
   const char *plugin_dir;

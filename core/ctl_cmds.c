@@ -10,6 +10,7 @@
 #include "slots_cli.h"
 #include "plugin_host.h"
 #include "sync_outbox.h"
+#include "plugin_runtime.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -34,7 +35,10 @@ static const struct sc_cmd commands[] = {
    sc_cmd_rotate_master_key},
   {"config", "config check DIR  validate conf.d/ YAML without a database", sc_cmd_config},
   {"slots", "slots  read an availability request (JSON) on stdin, print free slots", sc_cmd_slots},
-  {"plugins", "plugins describe NAME [--plugin-dir DIR]  print a connector's settings map", sc_cmd_plugins},
+  {"plugins", "plugins [list] | plugins describe NAME [--plugin-dir DIR]  what every daemon "
+   "runs (plugins, instances, health) | a connector's settings map", sc_cmd_plugins},
+  {"reload", "reload [--timeout SECONDS]  make every daemon on the database reload conf.d/ "
+   "and plugins; waits for each answer", sc_cmd_reload},
   {NULL, NULL, NULL},
 };
 

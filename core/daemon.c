@@ -9,20 +9,22 @@
 
 #include <getopt.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "auth.h"
 #include "avail_cache.h"
 #include "catalog.h"
 #include "listener.h"
-#include "config_apply.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "plugin_runtime.h"
 #include "routes.h"
 
 #define SC_VERSION "0.1.0"
@@ -33,6 +35,8 @@ struct opts {
   const char *config_dir;
   const char *listen;
   const char *plugin_dir;
+  const char *state_dir;
+  int no_unload;
   const char *database_url;
   const char *keyring;
   int pool_size;
@@ -41,9 +45,11 @@ struct opts {
 
 static int usage(FILE *f) {
   fprintf(f,
-      "usage: sidecald [--config-dir DIR] [--listen ADDR:PORT] [--plugin-dir DIR]\n"
-      "                [--database-url URL] [--pool N] [--threads N]\n"
+      "usage: sidecald [--config-dir DIR] [--listen ADDR:PORT] [--plugin-dir DIR[:DIR...]]\n"
+      "                [--state-dir DIR] [--no-unload] [--database-url URL] [--pool N]\n"
+      "                [--threads N]\n"
       "defaults: --config-dir conf.d --listen 127.0.0.1:8080 --plugin-dir build/plugins\n"
+      "          --state-dir var (plugin copies in DIR/plugin-cache)\n"
       "          database from SIDECAL_DATABASE_URL, keyring from SIDECAL_MASTER_KEY_FILE\n"
       "          (default var/master.keyring)\n");
   return f == stdout ? 0 : 2;
@@ -54,9 +60,10 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
     {"config-dir", required_argument, NULL, 'c'}, {"listen", required_argument, NULL, 'l'},
     {"plugin-dir", required_argument, NULL, 'p'}, {"database-url", required_argument, NULL, 'd'},
     {"pool", required_argument, NULL, 'n'}, {"threads", required_argument, NULL, 't'},
+    {"state-dir", required_argument, NULL, 's'}, {"no-unload", no_argument, NULL, 'u'},
     {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
-  *o = (struct opts){"conf.d", "127.0.0.1:8080", "build/plugins", sc_db_url_from_env(),
-                     getenv("SIDECAL_MASTER_KEY_FILE"), 8, 0};
+  *o = (struct opts){"conf.d", "127.0.0.1:8080", "build/plugins", "var", 0,
+                     sc_db_url_from_env(), getenv("SIDECAL_MASTER_KEY_FILE"), 8, 0};
   if (!o->keyring || !*o->keyring) o->keyring = "var/master.keyring";
   int c;
   while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -64,6 +71,8 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
     case 'c': o->config_dir = optarg; break;
     case 'l': o->listen = optarg; break;
     case 'p': o->plugin_dir = optarg; break;
+    case 's': o->state_dir = optarg; break;
+    case 'u': o->no_unload = 1; break;
     case 'd': o->database_url = optarg; break;
     case 'n': o->pool_size = atoi(optarg); break;
     case 't': o->threads = atoi(optarg); break;
@@ -93,47 +102,16 @@ static int prepare_schema(const char *url, struct sc_error *err) {
   return rc;
 }
 
-static int apply_config(struct sc_app *app, struct sc_error *err) {
-  PGconn *c = sc_db_acquire(app->pool);
-  struct sc_apply_stats st;
-  int rc = sc_config_apply(c, &app->config, app->keyring, &st, err);
-  sc_db_release(app->pool, c);
-  if (!rc)
-    sc_log_info("event=config_applied organizations=%d locations=%d staff=%d "
-                "event_types=%d connectors=%d secrets_written=%d "
-                "secrets_unresolved=%d deactivated=%d",
-                st.organizations, st.locations, st.staff, st.event_types,
-                st.connectors, st.secrets_written, st.secrets_unresolved,
-                st.deactivated);
-  return rc;
-}
+/* SIGHUP and NOTIFY sidecal_reload: the one reload (core/plugin_runtime.h)
+** re-reads conf.d/, validates connector settings, builds the new plugin
+** generation, applies the config and swaps; any config error keeps what
+** runs now (logged as event=reload_rejected). */
+static atomic_int notify_reload;
 
-/* SIGHUP: re-read conf.d/ and apply it; any error keeps what runs now. */
 static void reload_config(struct sc_app *app) {
-  struct sc_config fresh = {0};
+  const char *trigger = atomic_exchange(&notify_reload, 0) ? "notify" : "SIGHUP";
   struct sc_error err;
-  if (sc_config_load_dir(app->config_dir, &fresh, &err)) {
-    sc_log_error("event=reload_rejected error=\"%s\"", err.message);
-    return;
-  }
-  pthread_rwlock_wrlock(&app->cfg_lock);
-  struct sc_config old = app->config;
-  app->config = fresh;
-  if (apply_config(app, &err)) {
-    app->config = old;
-    pthread_rwlock_unlock(&app->cfg_lock);
-    sc_log_error("event=reload_rejected error=\"%s\"", err.message);
-    sc_config_free(&fresh);
-    return;
-  }
-  pthread_rwlock_unlock(&app->cfg_lock);
-  sc_config_free(&old);
-  /* This process sees its own apply at once; others hear NOTIFY. */
-  struct sc_error cerr;
-  if (sc_catalog_reload(app->catalog, &cerr))
-    sc_log_error("event=catalog_reload_failed error=\"%s\"", cerr.message);
-  sc_avail_cache_bump_all(app->avail);
-  sc_log_info("event=reloaded");
+  sc_plugin_runtime_reload(app, 1, trigger, NULL, &err);
 }
 
 /* ---- NOTIFY handlers: other daemons' writes reach our caches ---------- */
@@ -160,6 +138,14 @@ static void on_auth(void *ud) {
   sc_auth_invalidate(app->auth);
 }
 
+/* Runs on the listener thread: the reload itself belongs to the main
+** thread, which takes SIGHUP synchronously. */
+static void on_reload(void *ud) {
+  (void)ud;
+  atomic_store(&notify_reload, 1);
+  kill(getpid(), SIGHUP);
+}
+
 static void on_reconnect(void *ud) {
   on_catalog(ud);
   on_auth(ud);
@@ -171,7 +157,8 @@ static int start_caches(struct sc_app *app, const char *url, struct sc_error *er
   app->avail = sc_avail_cache_new(0);
   sc_metrics_add_collector(sc_avail_cache_metrics, app->avail);
   struct sc_listener_handlers h = {.on_avail = on_avail, .on_catalog = on_catalog,
-                                   .on_auth = on_auth, .on_reconnect = on_reconnect,
+                                   .on_auth = on_auth, .on_reload = on_reload,
+                                   .on_reconnect = on_reconnect,
                                    .ud = app};
   return sc_listener_start(url, &h, &app->listener, err);
 }
@@ -204,9 +191,14 @@ static int run(const struct opts *o, struct sc_app *app, const sigset_t *set) {
   if (sc_auth_open(app->pool, &app->auth, &err) ||
       sc_auth_start_flusher(app->auth, SC_AUTH_FLUSH_S, &err))
     return fail(1, "auth", &err);
-  if (apply_config(app, &err)) return fail(2, "config_apply", &err);
-  if (start_caches(app, o->database_url, &err)) return fail(1, "caches", &err);
   /* -- plugins: registry generations (issue 5) -- */
+  /* Generation 1 is built and its settings validated before the config is
+  ** applied, so a connector settings error changes nothing in the database. */
+  struct sc_plugin_runtime_options po = {.plugin_dirs = o->plugin_dir,
+                                         .state_dir = o->state_dir, .no_unload = o->no_unload};
+  if (sc_plugin_runtime_start(app, &po, &err))
+    return fail(err.code == SC_EINVAL ? 2 : 1, "config_apply", &err);
+  if (start_caches(app, o->database_url, &err)) return fail(1, "caches", &err);
   /* -- sync engine: workers, scheduler (issue 6) -- */
   struct sc_http_config hc = {.listen = o->listen, .threads = o->threads,
                               .routes = sc_routes, .app = app};
@@ -238,6 +230,7 @@ int sc_daemon_main(int argc, char **argv) {
   rc = run(&o, &app, &set);
   /* -- stop: sync engine (issue 6) -- */
   /* -- stop: plugins (issue 5) -- */
+  sc_plugin_runtime_stop(&app);
   sc_listener_stop(app.listener);  /* first: its handlers use the caches */
   sc_catalog_holder_close(app.catalog);
   sc_avail_cache_free(app.avail);

@@ -212,7 +212,12 @@ static int load_plugins(struct sc_generation *g, const struct sc_registry_source
       gp->name = strdup(r->conf->plugin);
       char *dir = plugin_dir_for(src->plugin_dirs, r->conf->plugin);
       struct sc_error err;
-      if (sc_plugin_load(dir, r->conf->plugin, src->cache_dir, &gp->plugin, &err)) {
+      struct timespec t0, t1;
+      clock_gettime(CLOCK_MONOTONIC, &t0);
+      int lrc = sc_plugin_load(dir, r->conf->plugin, src->cache_dir, &gp->plugin, &err);
+      clock_gettime(CLOCK_MONOTONIC, &t1);
+      gp->load_us = (t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000;
+      if (lrc) {
         gp->error = strdup(err.message);
         sc_log_error("%s", err.message);
       }
@@ -378,6 +383,14 @@ int sc_registry_reload(struct sc_registry *reg, const struct sc_registry_source 
     return sc_error_set(err, SC_ESTATE, NULL, "a reload is already running");
   reg->next_number++;
   struct sc_generation *next = build(reg, src, err);
+  if (next && src->before_swap) {
+    int hrc = src->before_swap(src->before_swap_ud, next, err);
+    if (hrc) {
+      gen_destroy(next); /* never referenced; config_owner not yet taken */
+      next = NULL;
+      if (err) err->code = hrc;
+    }
+  }
   if (!next) {
     reg->next_number--;
     pthread_mutex_unlock(&reg->reload_lock);

@@ -48,6 +48,8 @@ struct sc_registry_options {
   enum sc_registry_unload unload;
 };
 
+struct sc_generation;
+
 struct sc_registry_source {
   const char *plugin_dirs;      /* ':'-separated; first holding <name>.so wins */
   const char *cache_dir;        /* content-named copies live here */
@@ -57,12 +59,19 @@ struct sc_registry_source {
   void *config_owner;
   void (*config_free)(void *config_owner);
   const struct sc_plugin_secrets *secrets; /* may be NULL; must outlive the registry */
+  /* Called with the new generation built and validated, just before the
+  ** swap (the daemon applies conf.d/ to the database here). Nonzero rejects
+  ** the reload: the new generation is destroyed, nothing changes, the
+  ** caller keeps config_owner and the error is returned. May be NULL. */
+  int (*before_swap)(void *ud, const struct sc_generation *next, struct sc_error *err);
+  void *before_swap_ud;
 };
 
 struct sc_gen_plugin {
   char *name;
   struct sc_plugin *plugin;     /* NULL when it failed to load */
   char *error;                  /* the refusal line, or NULL */
+  int64_t load_us;              /* time spent loading it (copy, dlopen, checks) */
 };
 
 struct sc_gen_instance {

@@ -3,6 +3,7 @@
 */
 #include "routes.h"
 
+#include "api_admin.h"
 #include "api_appointments.h"
 #include "api_availability.h"
 #include "api_booking.h"
@@ -38,6 +39,10 @@ const struct sc_http_route sc_routes[] = {
   {"GET", "/v1/public/{org}/{location}/availability", sc_api_public_availability},
   {"POST", "/v1/public/{org}/{location}/bookings", sc_api_public_booking},
   /* -- routes: admin / plugins (issue 5) -- */
+  {"POST", "/v1/admin/reload", sc_api_admin_reload},
+  {"GET", "/v1/admin/plugins", sc_api_admin_plugins},
+  {"GET", "/v1/admin/instances/{name}/events", sc_api_admin_instance_events},
+  {"POST", "/v1/admin/instances/{name}/refresh", sc_api_admin_instance_refresh},
   /* -- routes: webhooks / sync (issue 6) -- */
   {NULL, NULL, NULL},
 };

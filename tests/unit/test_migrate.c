@@ -46,14 +46,15 @@ static void test_every_tenant_table_has_rls_and_org_keys(void) {
   g_assert_null(v);
   /* Primary and unique keys that do not include organization_id: only
   ** organizations (its own id), api_keys (platform keys have no org),
-  ** sync_plugin_caps (plugins are global, migration 005) and the global
+  ** sync_plugin_caps (plugins are global, migration 005), the platform-only
+  ** daemon and plugin module records (migration 004) and the global
   ** instance-name index (names embed the org slug). */
   v = sc_test_db_value(c,
       "SELECT string_agg(i.indexrelid::regclass::text, ',' ORDER BY 1) FROM pg_index i"
       " JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace"
       " WHERE n.nspname = 'public' AND (i.indisunique OR i.indisprimary)"
       " AND t.relname NOT IN ('schema_migrations', 'organizations', 'api_keys',"
-      "                       'sync_plugin_caps')"
+      "   'sync_plugin_caps', 'sidecal_daemons', 'plugin_modules')"
       " AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid"
       "   AND a.attname = 'organization_id' AND a.attnum = ANY(i.indkey))");
   g_assert_cmpstr(v, ==, "connector_instances_name_global");

@@ -137,6 +137,55 @@ static void test_initial_and_first_reload(void) {
   pt_dirs_free(&d);
 }
 
+/* before_swap sees the built generation; an error from it rejects the
+** reload: nothing swaps, no number is consumed, the caller keeps its config. */
+struct hook {
+  int calls;
+  uint64_t saw_number;
+  int saw_instance;
+  int fail;
+};
+
+static int hook_run(void *ud, const struct sc_generation *next, struct sc_error *err) {
+  struct hook *h = ud;
+  h->calls++;
+  h->saw_number = next->number;
+  h->saw_instance = sc_generation_instance(next, "acme.miami.fixture") != NULL;
+  if (h->fail) return sc_error_set(err, SC_EDB, NULL, "database apply failed: test");
+  return SC_OK;
+}
+
+static void test_before_swap_hook(void) {
+  struct pt_dirs d;
+  pt_dirs_init(&d);
+  pt_stage(&d, "tests/plugins/fixture_v1.so", "fixture", 0644);
+  struct sc_registry *reg = sc_registry_new(NULL);
+  struct sc_error err;
+  g_assert_cmpint(reload_with(reg, &d, one_fixture, 1, &err), ==, SC_OK);
+  pt_stage(&d, "tests/plugins/fixture_v2.so", "fixture", 0644);
+  struct hook h = {.fail = 1};
+  struct sc_config *cfg = make_config(one_fixture, 1);
+  struct sc_registry_source src = {
+    .plugin_dirs = d.plugins, .cache_dir = d.cache, .config = cfg, .config_owner = cfg,
+    .config_free = config_free, .before_swap = hook_run, .before_swap_ud = &h,
+  };
+  g_assert_cmpint(sc_registry_reload(reg, &src, &err), ==, SC_EDB);
+  g_assert_cmpstr(err.message, ==, "database apply failed: test");
+  g_assert_cmpint(h.calls, ==, 1);
+  g_assert_cmpuint(h.saw_number, ==, 2);
+  g_assert_true(h.saw_instance);
+  g_assert_cmpuint(sc_registry_generation_number(reg), ==, 1);
+  assert_title(reg, "x v1");
+  h.fail = 0;  /* the caller still owns cfg and may retry with it */
+  g_assert_cmpint(sc_registry_reload(reg, &src, &err), ==, SC_OK);
+  g_assert_cmpint(h.calls, ==, 2);
+  g_assert_cmpuint(h.saw_number, ==, 2);
+  g_assert_cmpuint(sc_registry_generation_number(reg), ==, 2);
+  assert_title(reg, "x v2");
+  sc_registry_free(reg);
+  pt_dirs_free(&d);
+}
+
 static void test_failed_plugin_and_instance_recorded(void) {
   struct pt_dirs d;
   pt_dirs_init(&d);
@@ -464,6 +513,7 @@ static void test_200_reloads_flat(void) {
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/registry/first_reload", test_initial_and_first_reload);
+  g_test_add_func("/registry/before_swap_hook", test_before_swap_hook);
   g_test_add_func("/registry/failed_recorded", test_failed_plugin_and_instance_recorded);
   g_test_add_func("/registry/config_error_changes_nothing", test_config_error_changes_nothing);
   g_test_add_func("/registry/v1_to_v2", test_v1_to_v2_without_restart);
