@@ -20,7 +20,7 @@
 ** Webhooks: body {"route": "<key>", "changes": [{"op": "upsert", "id",
 ** "start", "end", "title", "status", "etag", "modified", "marker"} |
 ** {"op": "delete", "id"}]}; verify compares header x-test-signature with
-** the `webhook_secret` setting; instance_key is the `key` setting.
+** the `expected_signature` setting; instance_key is the `key` setting.
 */
 #include <sidecal/connector.h>
 
@@ -50,7 +50,7 @@ static const struct sidecal_setting_def settings[] = {
    "JSON file holding the fake provider's events."},
   {"control", SIDECAL_SETTING_STRING, 0, "\"\"", "JSON file scripting outcomes per call."},
   {"key", SIDECAL_SETTING_STRING, 0, "\"\"", "Provider-side key for webhook routing."},
-  {"webhook_secret", SIDECAL_SETTING_STRING, 0, "\"\"", "Expected x-test-signature."},
+  {"expected_signature", SIDECAL_SETTING_STRING, 0, "\"\"", "Expected x-test-signature."},
   {"token", SIDECAL_SETTING_STRING, SIDECAL_SETTING_SECRET, NULL, "Fake API token."},
 };
 
@@ -147,7 +147,7 @@ static int32_t create(const struct sidecal_call_ctx *ctx, const struct sidecal_s
   copy_setting(st, "state", s->state, sizeof s->state);
   copy_setting(st, "control", s->control, sizeof s->control);
   copy_setting(st, "key", s->key, sizeof s->key);
-  copy_setting(st, "webhook_secret", s->secret, sizeof s->secret);
+  copy_setting(st, "expected_signature", s->secret, sizeof s->secret);
   snprintf(s->lock, sizeof s->lock, "%s.lock", s->state);
   *instance = s;
   return sidecal_ok(res);
