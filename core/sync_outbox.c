@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "registry.h"
+#include "sync_auth.h"
 #include "sync_health.h"
 
 /* ---- options -------------------------------------------------------- */
@@ -259,34 +260,6 @@ static int32_t write_once(struct sc_plugin_instance *inst, const struct job *j,
   return rc;
 }
 
-/* Refreshes credentials under a per-instance advisory lock, so two daemons
-** never spend one rotating refresh token. */
-static int32_t refresh(struct sc_db_pool *pool, struct sc_plugin_instance *inst,
-                       struct sidecal_result *res) {
-  if (!(inst->plugin->desc.capabilities & SIDECAL_CAP_CREDENTIAL_REFRESH))
-    return sidecal_error(res, "credentials rejected and the connector cannot refresh them");
-  PGconn *c = sc_db_acquire(pool);
-  struct sc_error err;
-  const char *p[1] = {inst->name};
-  int rc = sc_db_begin(c, &platform, &err);
-  if (!rc) rc = sc_db_exec(c, "SELECT pg_advisory_xact_lock(hashtextextended('refresh/' || $1, 0))",
-                           1, p, NULL, &err);
-  int32_t code;
-  if (rc) {
-    code = sidecal_retry(res, 0, err.message);
-  } else {
-    struct sc_plugin_call call;
-    sc_plugin_call_init(inst, &call, "refresh", 0);
-    code = inst->plugin->desc.refresh_credentials(inst->state, &call.ctx, &call.res);
-    sc_plugin_instance_record(inst, &call.res);
-    *res = call.res;
-    res->code = code;
-  }
-  if (!rc) sc_db_commit(c, &err);
-  sc_db_release(pool, c);
-  return code;
-}
-
 static void push(struct sc_db_pool *pool, struct sc_plugin_instance *inst, const struct job *j,
                  const struct target *t, struct push *p) {
   if (!(inst->plugin->desc.capabilities & SIDECAL_CAP_WRITE_EVENTS)) {
@@ -296,7 +269,7 @@ static void push(struct sc_db_pool *pool, struct sc_plugin_instance *inst, const
   }
   if (write_once(inst, j, t, p) != SIDECAL_UNAUTHORIZED) return;
   struct sidecal_result rr = {.struct_size = sizeof rr};
-  if (refresh(pool, inst, &rr) != SIDECAL_OK) {
+  if (sc_sync_refresh(pool, inst, &rr) != SIDECAL_OK) {
     p->reauth = 1;
     char msg[SIDECAL_MESSAGE_MAX];
     snprintf(msg, sizeof msg, "credentials rejected and refresh failed: %.400s", rr.message);

@@ -9,6 +9,7 @@
 static int32_t on_event(const struct sidecal_sink *sink, const struct sidecal_event *ev) {
   struct sc_apply_sink *s = sink->host_data;
   if (s->rc) return 1;
+  if (s->seen && ev->external_id) g_hash_table_add(s->seen, g_strdup(ev->external_id));
   s->rc = sc_sync_apply_event(s->conn, s->target, ev, &s->counts, &s->err);
   return s->rc != 0;
 }

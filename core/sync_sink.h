@@ -9,6 +9,7 @@
 #ifndef SC_SYNC_SINK_H
 #define SC_SYNC_SINK_H
 
+#include <glib.h>
 #include <sidecal/connector.h>
 
 #include "sync_apply.h"
@@ -22,6 +23,7 @@ struct sc_apply_sink {
   struct sc_error err;
   char cursor[4097];
   int has_cursor;
+  GHashTable *seen;            /* when non-NULL: every external id reported */
 };
 
 void sc_apply_sink_init(struct sc_apply_sink *s, PGconn *conn, const struct sc_sync_target *t);
