@@ -16,6 +16,8 @@ struct sc_auth;
 struct sc_avail_cache;
 struct sc_catalog_holder;
 struct sc_listener;
+struct sc_registry;
+struct sc_sync_engine;
 
 struct sc_app {
   struct sc_db_pool *pool;
@@ -24,6 +26,8 @@ struct sc_app {
   struct sc_catalog_holder *catalog;  /* slugs → ids without a query */
   struct sc_avail_cache *avail;       /* computed free slots */
   struct sc_listener *listener;       /* NOTIFY from every daemon */
+  struct sc_registry *registry;       /* loaded connectors (issue 5 wires it); NULL: none */
+  struct sc_sync_engine *sync;        /* outbox, inbox, scheduler; NULL without registry */
   struct sc_config config;
   pthread_rwlock_t cfg_lock;
   const char *config_dir;

@@ -24,6 +24,7 @@
 #include "metrics.h"
 #include "migrate.h"
 #include "routes.h"
+#include "sync_engine.h"
 
 #define SC_VERSION "0.1.0"
 /* How often batched API key last_used_at times are written. */
@@ -160,9 +161,17 @@ static void on_auth(void *ud) {
   sc_auth_invalidate(app->auth);
 }
 
+/* A sync job or delivery was queued by some daemon: wake our workers. The
+** engine may not exist yet (or at all); it polls anyway. */
+static void on_jobs(void *ud) {
+  struct sc_app *app = ud;
+  sc_sync_engine_wake(__atomic_load_n(&app->sync, __ATOMIC_ACQUIRE));
+}
+
 static void on_reconnect(void *ud) {
   on_catalog(ud);
   on_auth(ud);
+  on_jobs(ud);
 }
 
 static int start_caches(struct sc_app *app, const char *url, struct sc_error *err) {
@@ -170,7 +179,8 @@ static int start_caches(struct sc_app *app, const char *url, struct sc_error *er
   if (rc) return rc;
   app->avail = sc_avail_cache_new(0);
   struct sc_listener_handlers h = {.on_avail = on_avail, .on_catalog = on_catalog,
-                                   .on_auth = on_auth, .on_reconnect = on_reconnect,
+                                   .on_auth = on_auth, .on_jobs = on_jobs,
+                                   .on_reconnect = on_reconnect,
                                    .ud = app};
   return sc_listener_start(url, &h, &app->listener, err);
 }
@@ -206,6 +216,14 @@ static int run(const struct opts *o, struct sc_app *app, const sigset_t *set) {
   if (start_caches(app, o->database_url, &err)) return fail(1, "caches", &err);
   /* -- plugins: registry generations (issue 5) -- */
   /* -- sync engine: workers, scheduler (issue 6) -- */
+  if (app->registry) {
+    struct sc_sync_engine *sync = NULL;
+    if (sc_sync_engine_start(app->pool, app->registry, NULL, &sync, &err))
+      return fail(1, "sync", &err);
+    __atomic_store_n(&app->sync, sync, __ATOMIC_RELEASE);
+  } else {
+    sc_log_warn("event=sync_disabled reason=\"no connector registry in this daemon\"");
+  }
   struct sc_http_config hc = {.listen = o->listen, .threads = o->threads,
                               .routes = sc_routes, .app = app};
   struct sc_http_server *srv;
@@ -235,6 +253,14 @@ int sc_daemon_main(int argc, char **argv) {
   sc_metrics_init();
   rc = run(&o, &app, &set);
   /* -- stop: sync engine (issue 6) -- */
+  /* HTTP is stopped, and the listener goes first so no NOTIFY handler can
+  ** wake an engine being freed. */
+  if (app.sync) {
+    sc_listener_stop(app.listener);
+    app.listener = NULL;
+  }
+  sc_sync_engine_stop(app.sync);
+  app.sync = NULL;
   /* -- stop: plugins (issue 5) -- */
   sc_listener_stop(app.listener);  /* first: its handlers use the caches */
   sc_catalog_holder_close(app.catalog);

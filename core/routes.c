@@ -9,6 +9,7 @@
 #include "api_health.h"
 #include "api_schedule.h"
 #include "api_metrics.h"
+#include "api_webhooks.h"
 
 const struct sc_http_route sc_routes[] = {
   {"GET", "/health", sc_api_health},
@@ -39,5 +40,7 @@ const struct sc_http_route sc_routes[] = {
   {"POST", "/v1/public/{org}/{location}/bookings", sc_api_public_booking},
   /* -- routes: admin / plugins (issue 5) -- */
   /* -- routes: webhooks / sync (issue 6) -- */
+  {"POST", "/v1/webhooks/{plugin}/{instance}", sc_api_webhook_instance},
+  {"POST", "/v1/webhooks/{plugin}", sc_api_webhook_app},
   {NULL, NULL, NULL},
 };
