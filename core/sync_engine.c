@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include "log.h"
+#include "registry.h"
+#include "sync_enqueue.h"
 #include "sync_inbox.h"
 
 struct sc_sync_engine {
@@ -24,6 +26,7 @@ struct sc_sync_engine {
   pthread_cond_t cond;
   int stop;
   unsigned long wakes;
+  uint64_t caps_generation;     /* scheduler thread only */
 };
 
 static int64_t env_int(const char *name, int64_t def) {
@@ -82,12 +85,31 @@ static void *inbox_loop(void *arg) {
   return NULL;
 }
 
+/* After a reload, tell every daemon's enqueue what the plugins can do. */
+static void record_caps(struct sc_sync_engine *e) {
+  struct sc_generation *g = sc_registry_acquire(e->reg);
+  if (g->number != e->caps_generation) {
+    static const struct sc_tenant platform = {.org_id = "", .platform_admin = 1};
+    struct sc_error err;
+    PGconn *c = sc_db_acquire(e->pool);
+    int rc = sc_db_begin(c, &platform, &err);
+    if (!rc) rc = sc_outbox_record_caps(c, g, &err);
+    if (!rc) rc = sc_db_commit(c, &err);
+    else sc_db_rollback(c);
+    sc_db_release(e->pool, c);
+    if (rc) sc_log_error("event=record_caps_failed error=\"%s\"", err.message);
+    else e->caps_generation = g->number;
+  }
+  sc_registry_release(g);
+}
+
 static void *sched_loop(void *arg) {
   struct sc_sync_engine *e = arg;
   for (;;) {
     int stop;
     unsigned long seen = snapshot(e, &stop);
     if (stop) break;
+    record_caps(e);
     struct sc_sched_report rep;
     struct sc_error err;
     int rc = sc_sched_run_once(e->pool, e->reg, &e->o.sched, &rep, &err);

@@ -13,6 +13,7 @@
 #include <glib/gstdio.h>
 #include <json-c/json.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <string.h>
 
 #include "appointments.h"
@@ -274,8 +275,20 @@ static void test_instance_not_loaded_retries(void) {
 static void test_enqueue_scope(void) {
   struct fx f;
   fx_init(&f);
+  /* What a daemon records from its generation. */
+  PGconn *c = sc_db_acquire(f.pool);
+  struct sc_tenant admin = {.platform_admin = 1};
+  struct sc_error err;
+  struct sc_generation *g = sc_registry_acquire(f.reg);
+  g_assert_cmpint(sc_db_begin(c, &admin, &err), ==, SC_OK);
+  g_assert_cmpint(sc_outbox_record_caps(c, g, &err), ==, SC_OK);
+  g_assert_cmpint(sc_db_commit(c, &err), ==, SC_OK);
+  sc_registry_release(g);
+  sc_db_release(f.pool, c);
+  assert_q(&f, "SELECT plugin || ' ' || can_write || ' ' || can_read FROM sync_plugin_caps",
+           "scripted true true");
   /* A plugin a daemon recorded as unable to write gets no jobs. */
-  g_free(q(&f, "INSERT INTO sync_plugin_caps (plugin, can_write, can_read) VALUES ('scripted', false, true)"));
+  g_free(q(&f, "UPDATE sync_plugin_caps SET can_write = false"));
   char *id = make_appt(&f, "2026-12-01T15:00:00Z", 1);
   assert_q(&f, "SELECT count(*) FROM sync_jobs", "0");
   g_free(q(&f, "UPDATE sync_plugin_caps SET can_write = true"));
@@ -339,6 +352,62 @@ static void test_two_daemons_share_jobs_once(void) {
   fx_free(&f);
 }
 
+/* Runs build/core/sidecalctl jobs ARGS on the fixture's database. */
+static int ctl(struct fx *f, const char *a1, const char *a2, char **out, char **errout) {
+  char *bin = sc_test_build_path("core/sidecalctl");
+  const char *argv[] = {bin, "jobs", a1, a2, NULL};
+  char **envp = g_environ_setenv(g_get_environ(), "SIDECAL_DATABASE_URL", f->db.url, TRUE);
+  int status = -1;
+  GError *e = NULL;
+  if (!g_spawn_sync(NULL, (char **)argv, envp, 0, NULL, NULL, out, errout, &status, &e))
+    g_error("spawn: %s", e->message);
+  g_strfreev(envp);
+  g_free(bin);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_jobs_cli(void) {
+  struct fx f;
+  fx_init(&f);
+  struct sc_outbox_options one = fast;
+  one.max_attempts = 1;
+  control(&f, "{\"create\": [\"500\"]}");
+  char *id = make_appt(&f, "2026-12-01T15:00:00Z", 1);
+  g_assert_cmpint(run(&f, &one), ==, SC_OUTBOX_DEAD);
+  char *job = q(&f, "SELECT id FROM sync_jobs");
+  char *dead_at = q(&f, "SELECT sc_utc(dead_at) FROM sync_jobs");
+  char *out = NULL, *err = NULL;
+  g_assert_cmpint(ctl(&f, "--dead", NULL, &out, &err), ==, 0);
+  char *want = g_strdup_printf("ID  STATE  ATTEMPTS  INSTANCE  APPOINTMENT  KIND  DEAD_AT  LAST_ERROR\n"
+                               "%s  dead  1  acme.miami.scripted  %s  create  %s  HTTP 500 from provider\n",
+                               job, id, dead_at);
+  g_assert_cmpstr(out, ==, want);
+  g_free(out), g_free(err), g_free(want);
+  g_assert_cmpint(ctl(&f, "retry", "abc", &out, &err), ==, 2);
+  g_assert_cmpstr(err, ==, "sidecalctl: jobs retry: \"abc\" is not a job id (a positive number)\n");
+  g_free(out), g_free(err);
+  g_assert_cmpint(ctl(&f, "retry", "424242", &out, &err), ==, 2);
+  g_assert_cmpstr(err, ==, "sidecalctl: jobs retry: no job 424242\n");
+  g_free(out), g_free(err);
+  assert_q(&f, "SELECT state FROM sync_jobs", "dead");
+  g_assert_cmpint(ctl(&f, "retry", job, &out, &err), ==, 0);
+  want = g_strdup_printf("job %s is due now\n", job);
+  g_assert_cmpstr(out, ==, want);
+  g_free(out), g_free(err), g_free(want);
+  assert_q(&f, "SELECT state || ' ' || attempts FROM sync_jobs", "pending 0");
+  g_assert_cmpint(ctl(&f, NULL, NULL, &out, &err), ==, 0);
+  g_assert_nonnull(strstr(out, "  pending  0  acme.miami.scripted  "));
+  g_free(out), g_free(err);
+  g_assert_cmpint(run(&f, &one), ==, SC_OUTBOX_DONE);
+  g_assert_cmpint(ctl(&f, "--dead", NULL, &out, &err), ==, 0);
+  g_assert_cmpstr(out, ==, "ID  STATE  ATTEMPTS  INSTANCE  APPOINTMENT  KIND  DEAD_AT  LAST_ERROR\n");
+  g_free(out), g_free(err);
+  g_assert_cmpint(ctl(&f, "--bogus", NULL, &out, &err), ==, 2);
+  g_assert_cmpstr(err, ==, "usage: sidecalctl jobs [--dead] | sidecalctl jobs retry ID\n");
+  g_free(out), g_free(err), g_free(job), g_free(dead_at), g_free(id);
+  fx_free(&f);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/sync_outbox/job_commits_with_the_change", test_job_commits_with_the_change);
@@ -355,5 +424,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/sync_outbox/instance_not_loaded_retries", test_instance_not_loaded_retries);
   g_test_add_func("/sync_outbox/enqueue_scope", test_enqueue_scope);
   g_test_add_func("/sync_outbox/two_daemons_share_jobs_once", test_two_daemons_share_jobs_once);
+  g_test_add_func("/sync_outbox/jobs_cli", test_jobs_cli);
   return g_test_run();
 }
