@@ -18,6 +18,7 @@
 #include "appointments.h"
 #include "plugin_fixtures.h"
 #include "sync_fixture.h"
+#include "sync_conflicts.h"
 #include "sync_inbox.h"
 
 static struct sc_webhook_out deliver(struct fx *f, const char *instance, const char *sig,
@@ -406,6 +407,95 @@ static void test_workers_apply_each_delivery_once(void) {
   fx_free(&f);
 }
 
+static int resolve(struct fx *f, const struct sc_caller *who, const char *id, const char *body,
+                   json_object **out, struct sc_error *err) {
+  PGconn *c = sc_db_acquire(f->pool);
+  struct sc_tenant t = {0};
+  snprintf(t.org_id, sizeof t.org_id, "%s", f->boss.org_id);
+  g_assert_cmpint(sc_db_begin(c, &t, err), ==, SC_OK);
+  json_object *in = json_tokener_parse(body);
+  int rc = sc_conflict_resolve(c, who, id, in, out, err);
+  if (rc) sc_db_rollback(c);
+  else g_assert_cmpint(sc_db_commit(c, err), ==, SC_OK);
+  sc_db_release(f->pool, c);
+  json_object_put(in);
+  return rc;
+}
+
+static int list_conflicts(struct fx *f, const struct sc_caller *who, const char *status,
+                          struct sc_error *err) {
+  PGconn *c = sc_db_acquire(f->pool);
+  struct sc_tenant t = {0};
+  snprintf(t.org_id, sizeof t.org_id, "%s", f->boss.org_id);
+  g_assert_cmpint(sc_db_begin(c, &t, err), ==, SC_OK);
+  json_object *out = NULL;
+  int rc = sc_conflicts_list(c, who, status, &out, err);
+  sc_db_rollback(c);
+  sc_db_release(f->pool, c);
+  int n = rc ? -1 : (int)json_object_array_length(json_object_object_get(out, "data"));
+  json_object_put(out);
+  return n;
+}
+
+static void test_conflict_resolution(void) {
+  struct fx f;
+  fx_init(&f);
+  char *ext, *etag;
+  char *id = pushed(&f, &ext, &etag);
+  long long ours = updated_epoch(&f);
+  char *equal = upsert(ext, "2026-12-01T15:00:00Z", "2026-12-01T15:30:00Z", "Their title",
+                       ours, "x2", NULL);
+  deliver(&f, LOC, "s3cret", equal);
+  g_assert_cmpint(process(&f, NULL), ==, SC_INBOX_APPLIED);
+  char *cid = q(&f, "SELECT id FROM sync_conflicts");
+  struct sc_error err;
+  g_assert_cmpint(list_conflicts(&f, &f.boss, NULL, &err), ==, 1);
+  g_assert_cmpint(list_conflicts(&f, &f.boss, "resolved", &err), ==, 0);
+  g_assert_cmpint(list_conflicts(&f, &f.boss, "bogus", &err), ==, -1);
+  g_assert_cmpstr(err.message, ==, "status: expected open, resolved or all");
+  /* Bob (staff) does not see ann's appointment, nor its conflict. */
+  struct sc_caller bob = {.role = SC_ROLE_STAFF};
+  snprintf(bob.org_id, sizeof bob.org_id, "%s", f.boss.org_id);
+  char *bob_id = q(&f, "SELECT id FROM staff WHERE slug = 'bob'");
+  snprintf(bob.staff_id, sizeof bob.staff_id, "%s", bob_id);
+  g_assert_cmpint(list_conflicts(&f, &bob, "all", &err), ==, 0);
+  json_object *out = NULL;
+  g_assert_cmpint(resolve(&f, &bob, cid, "{\"keep\": \"theirs\"}", &out, &err), ==, SC_ENOTFOUND);
+  char *msg = g_strdup_printf("no conflict %s", cid);
+  g_assert_cmpstr(err.message, ==, msg);
+  g_assert_cmpint(resolve(&f, &f.boss, cid, "{\"keep\": \"both\"}", &out, &err), ==, SC_EINVAL);
+  g_assert_cmpstr(err.message, ==, "keep: expected \"ours\" or \"theirs\"");
+  assert_q(&f, "SELECT resolution || ' ' || title FROM sync_conflicts, appointments",
+           "MANUAL_REVIEW_REQUIRED Checkup");
+  /* Keep theirs: applied locally. */
+  g_assert_cmpint(resolve(&f, &f.boss, cid, "{\"keep\": \"theirs\"}", &out, &err), ==, SC_OK);
+  g_assert_cmpstr(json_object_get_string(json_object_object_get(out, "resolution")), ==,
+                  "RESOLVED_KEEP_THEIRS");
+  json_object_put(out);
+  assert_q(&f, "SELECT title || ' ' || version FROM appointments", "Their title 2");
+  g_assert_cmpint(resolve(&f, &f.boss, cid, "{\"keep\": \"ours\"}", &out, &err), ==, SC_ECONFLICT);
+  g_free(msg);
+  msg = g_strdup_printf("conflict %s is already resolved", cid);
+  g_assert_cmpstr(err.message, ==, msg);
+  /* Keep ours: pushed back to the instance that disagreed. */
+  g_free(q(&f, "UPDATE sync_jobs SET state = 'done'"));
+  ours = updated_epoch(&f);
+  char *equal2 = upsert(ext, "2026-12-01T15:00:00Z", "2026-12-01T15:30:00Z", "Third",
+                        ours, "x3", NULL);
+  deliver(&f, LOC, "s3cret", equal2);
+  g_assert_cmpint(process(&f, NULL), ==, SC_INBOX_APPLIED);
+  char *cid2 = q(&f, "SELECT id FROM sync_conflicts WHERE resolved_at IS NULL");
+  g_assert_cmpint(resolve(&f, &f.boss, cid2, "{\"keep\": \"ours\"}", &out, &err), ==, SC_OK);
+  json_object_put(out);
+  assert_q(&f, "SELECT string_agg(ci.name || ':' || j.kind, ',') FROM sync_jobs j JOIN"
+               " connector_instances ci ON ci.id = j.instance_id WHERE j.state = 'pending'",
+           "acme.miami.scripted:update");
+  assert_q(&f, "SELECT title FROM appointments", "Their title");
+  g_free(cid2), g_free(equal2), g_free(msg), g_free(bob_id), g_free(cid), g_free(equal);
+  g_free(id), g_free(ext), g_free(etag);
+  fx_free(&f);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/sync_inbox/bad_signature_stores_nothing", test_bad_signature_stores_nothing);
@@ -418,5 +508,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/sync_inbox/staff_calendar_is_external_busy", test_staff_calendar_is_external_busy);
   g_test_add_func("/sync_inbox/poison_delivery_marked_failed", test_poison_delivery_marked_failed);
   g_test_add_func("/sync_inbox/workers_apply_each_delivery_once", test_workers_apply_each_delivery_once);
+  g_test_add_func("/sync_inbox/conflict_resolution", test_conflict_resolution);
   return g_test_run();
 }
