@@ -21,6 +21,7 @@
 #include "routes.h"
 #include "sync_engine.h"
 #include "sync_fixture.h"
+#include "sync_metrics.h"
 #include "testdaemon.h"
 
 struct world {
@@ -125,6 +126,27 @@ static void test_statuses_and_async_apply(void) {
   char *id = make_appt(&w.f, "2026-12-01T15:00:00Z", 1);
   await_q(&w.f, "SELECT string_agg(state::text, ',') FROM sync_jobs", "done");
   g_assert_cmpint(live_events(&w.f), ==, 1);
+  /* A dead letter shows in /health/calendar and /metrics. */
+  struct sc_test_resp r;
+  sc_test_http(&w.client, "GET", "/health/calendar", NULL, NULL, NULL, &r);
+  g_assert_cmpint(r.status, ==, 200);
+  g_assert_nonnull(strstr(r.body, "\"status\":\"healthy\""));
+  g_assert_nonnull(strstr(r.body, "\"sync_jobs_pending\":0,\"sync_jobs_dead\":0"));
+  sc_test_resp_free(&r);
+  g_free(q(&w.f, "UPDATE sync_jobs SET state = 'dead', dead_at = now()"));
+  sc_test_http(&w.client, "GET", "/health/calendar", NULL, NULL, NULL, &r);
+  g_assert_nonnull(strstr(r.body, "\"status\":\"degraded\""));
+  g_assert_nonnull(strstr(r.body, "\"sync_jobs_pending\":0,\"sync_jobs_dead\":1"));
+  sc_test_resp_free(&r);
+  char *m = sc_sync_metrics_text(w.f.pool);
+  g_assert_nonnull(strstr(m, "# TYPE sidecal_sync_jobs gauge\n"
+                             "sidecal_sync_jobs{state=\"pending\"} 0\n"
+                             "sidecal_sync_jobs{state=\"running\"} 0\n"
+                             "sidecal_sync_jobs{state=\"done\"} 0\n"
+                             "sidecal_sync_jobs{state=\"dead\"} 1\n"));
+  g_assert_nonnull(strstr(m, "sidecal_webhook_inbox_pending 0\n"));
+  g_assert_nonnull(strstr(m, "sidecal_sync_instances{status=\"HEALTHY\"} 1\n"));
+  free(m);
   g_free(id), g_free(b);
   world_stop(&w);
 }
