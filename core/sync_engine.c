@@ -15,6 +15,9 @@
 #include "sync_enqueue.h"
 #include "sync_inbox.h"
 
+/* Deliveries applied per transaction by an inbox worker. */
+#define SC_SYNC_INBOX_BATCH 64
+
 struct sc_sync_engine {
   struct sc_db_pool *pool;
   struct sc_registry *reg;
@@ -75,11 +78,11 @@ static void *inbox_loop(void *arg) {
     int stop;
     unsigned long seen = snapshot(e, &stop);
     if (stop) break;
-    enum sc_inbox_outcome out;
+    int n = 0;
     struct sc_error err;
-    int rc = sc_inbox_run_once(e->pool, e->reg, &out, NULL, &err);
+    int rc = sc_inbox_run_batch(e->pool, e->reg, SC_SYNC_INBOX_BATCH, &n, &err);
     if (rc) sc_log_error("event=inbox_error error=\"%s\"", err.message);
-    if (!rc && out != SC_INBOX_IDLE) continue;
+    if (!rc && n) continue;
     if (idle(e, seen)) break;
   }
   return NULL;

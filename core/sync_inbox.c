@@ -174,7 +174,11 @@ static void row_free(struct row *r) {
   g_free(r->query);
 }
 
-static int claim(PGconn *c, struct row *row, int *found, struct sc_error *err) {
+/* Claims up to max due rows (locked until the transaction ends). */
+static int claim(PGconn *c, int max, struct row **rows, int *n, struct sc_error *err) {
+  char lim[16];
+  snprintf(lim, sizeof lim, "%d", max);
+  const char *p[1] = {lim};
   PGresult *r;
   int rc = sc_db_exec(c,
       "SELECT i.organization_id, i.id, ci.name, i.attempts, i.headers::text,"
@@ -182,19 +186,21 @@ static int claim(PGconn *c, struct row *row, int *found, struct sc_error *err) {
       " FROM sync_inbox i JOIN connector_instances ci"
       "  ON ci.organization_id = i.organization_id AND ci.id = i.instance_id"
       " WHERE i.processed_at IS NULL AND i.next_run_at <= now()"
-      " ORDER BY i.next_run_at, i.id LIMIT 1 FOR UPDATE OF i SKIP LOCKED", 0, NULL, &r, err);
+      " ORDER BY i.next_run_at, i.id LIMIT $1::int FOR UPDATE OF i SKIP LOCKED", 1, p, &r, err);
   if (rc) return rc;
-  *found = PQntuples(r) == 1;
-  if (*found) {
-    snprintf(row->org, sizeof row->org, "%s", PQgetvalue(r, 0, 0));
-    snprintf(row->id, sizeof row->id, "%s", PQgetvalue(r, 0, 1));
-    snprintf(row->instance, sizeof row->instance, "%s", PQgetvalue(r, 0, 2));
-    row->attempts = atoi(PQgetvalue(r, 0, 3));
-    row->headers = json_tokener_parse(PQgetvalue(r, 0, 4));
-    row->body = g_base64_decode(PQgetvalue(r, 0, 5), &row->body_len);
+  *n = PQntuples(r);
+  *rows = g_new0(struct row, *n > 0 ? *n : 1);
+  for (int i = 0; i < *n; i++) {
+    struct row *row = &(*rows)[i];
+    snprintf(row->org, sizeof row->org, "%s", PQgetvalue(r, i, 0));
+    snprintf(row->id, sizeof row->id, "%s", PQgetvalue(r, i, 1));
+    snprintf(row->instance, sizeof row->instance, "%s", PQgetvalue(r, i, 2));
+    row->attempts = atoi(PQgetvalue(r, i, 3));
+    row->headers = json_tokener_parse(PQgetvalue(r, i, 4));
+    row->body = g_base64_decode(PQgetvalue(r, i, 5), &row->body_len);
     row->body = g_realloc(row->body, row->body_len + 1);
     row->body[row->body_len] = '\0';
-    row->query = PQgetisnull(r, 0, 6) ? NULL : g_strdup(PQgetvalue(r, 0, 6));
+    row->query = PQgetisnull(r, i, 6) ? NULL : g_strdup(PQgetvalue(r, i, 6));
   }
   PQclear(r);
   return SC_OK;
@@ -257,31 +263,51 @@ static int apply(PGconn *c, struct sc_plugin_instance *inst, const struct row *r
   return mark(c, row, *outcome == SC_INBOX_FAILED, why, err);
 }
 
-int sc_inbox_run_once(struct sc_db_pool *pool, struct sc_registry *reg,
-                      enum sc_inbox_outcome *outcome, struct sc_sync_counts *counts,
-                      struct sc_error *err) {
+static int one(PGconn *c, struct sc_generation *g, const struct row *row,
+               enum sc_inbox_outcome *outcome, struct sc_sync_counts *counts,
+               struct sc_error *err) {
+  struct sc_plugin_instance *inst = sc_generation_instance(g, row->instance);
+  if (inst) return apply(c, inst, row, outcome, counts, err);
+  *outcome = SC_INBOX_LATER;
+  char msg[400];
+  snprintf(msg, sizeof msg, "instance %s is not running in this daemon", row->instance);
+  return mark(c, row, 0, msg, err);
+}
+
+/* Up to max deliveries in one transaction: one commit (one WAL flush, one
+** round of cache-invalidation notices) for the batch. */
+static int run(struct sc_db_pool *pool, struct sc_registry *reg, int max,
+               enum sc_inbox_outcome *outcome, struct sc_sync_counts *counts, int *n,
+               struct sc_error *err) {
   *outcome = SC_INBOX_IDLE;
-  struct row row = {0};
-  int found = 0;
+  *n = 0;
+  struct row *rows = NULL;
   PGconn *c = sc_db_acquire(pool);
   int rc = sc_db_begin(c, &platform, err);
-  if (!rc) rc = claim(c, &row, &found, err);
-  if (!rc && found) {
+  if (!rc) rc = claim(c, max, &rows, n, err);
+  if (!rc && *n) {
     struct sc_generation *g = sc_registry_acquire(reg);
-    struct sc_plugin_instance *inst = sc_generation_instance(g, row.instance);
-    if (inst) {
-      rc = apply(c, inst, &row, outcome, counts, err);
-    } else {
-      *outcome = SC_INBOX_LATER;
-      char msg[400];
-      snprintf(msg, sizeof msg, "instance %s is not running in this daemon", row.instance);
-      rc = mark(c, &row, 0, msg, err);
-    }
+    for (int i = 0; !rc && i < *n; i++) rc = one(c, g, &rows[i], outcome, counts, err);
     sc_registry_release(g);
   }
   if (!rc) rc = sc_db_commit(c, err);
   else sc_db_rollback(c);
   sc_db_release(pool, c);
-  row_free(&row);
+  for (int i = 0; i < *n; i++) row_free(&rows[i]);
+  g_free(rows);
   return rc;
+}
+
+int sc_inbox_run_once(struct sc_db_pool *pool, struct sc_registry *reg,
+                      enum sc_inbox_outcome *outcome, struct sc_sync_counts *counts,
+                      struct sc_error *err) {
+  int n;
+  return run(pool, reg, 1, outcome, counts, &n, err);
+}
+
+int sc_inbox_run_batch(struct sc_db_pool *pool, struct sc_registry *reg, int max, int *n,
+                       struct sc_error *err) {
+  enum sc_inbox_outcome last;
+  struct sc_sync_counts counts;
+  return run(pool, reg, max, &last, &counts, n, err);
 }

@@ -73,4 +73,10 @@ int sc_inbox_run_once(struct sc_db_pool *pool, struct sc_registry *reg,
                       enum sc_inbox_outcome *outcome, struct sc_sync_counts *counts,
                       struct sc_error *err);
 
+/* Up to max deliveries in one transaction (each under its own savepoint, so
+** one bad delivery does not undo the others); *n gets how many were taken.
+** The engine's inbox workers use this. */
+int sc_inbox_run_batch(struct sc_db_pool *pool, struct sc_registry *reg, int max, int *n,
+                       struct sc_error *err);
+
 #endif
