@@ -2,6 +2,7 @@
 ** GET /health: process liveness plus a database round trip.
 */
 #include "api_health.h"
+#include "sync_metrics.h"
 
 #include <string.h>
 #include <time.h>
@@ -91,7 +92,9 @@ static int build_health(PGconn *conn, const struct sc_caller *c, json_object **o
                         struct sc_error *err) {
   long today = 0;
   PGresult *r = NULL;
+  long pending = 0, dead = 0;
   int rc = count_today(conn, c, &today, err);
+  if (!rc) rc = sc_sync_job_counts(conn, &pending, &dead, err);
   if (!rc) rc = instances(conn, c, &r, err);
   if (rc) return rc;
   int total = PQntuples(r), healthy = 0, timed = 0;
@@ -110,8 +113,10 @@ static int build_health(PGconn *conn, const struct sc_caller *c, json_object **o
   json_object_object_add(m, "sync_health", json_object_new_string(health));
   json_object_object_add(m, "avg_sync_latency_ms",
                          timed ? json_object_new_int((int)(latency / timed + 0.5)) : NULL);
+  json_object_object_add(m, "sync_jobs_pending", json_object_new_int64(pending));
+  json_object_object_add(m, "sync_jobs_dead", json_object_new_int64(dead));
   json_object *o = json_object_new_object();
-  json_object_object_add(o, "status", json_object_new_string(healthy == total ? "healthy" : "degraded"));
+  json_object_object_add(o, "status", json_object_new_string(healthy == total && !dead ? "healthy" : "degraded"));
   json_object_object_add(o, "metrics", m);
   if (detail) json_object_object_add(o, "instances", detail);
   *out = o;

@@ -4,10 +4,12 @@
 #include "api_metrics.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "app.h"
 #include "auth.h"
 #include "metrics.h"
+#include "sync_metrics.h"
 
 void sc_api_metrics(struct sc_http_req *req, struct sc_http_resp *resp) {
   struct sc_app *app = req->app;
@@ -26,6 +28,15 @@ void sc_api_metrics(struct sc_http_req *req, struct sc_http_resp *resp) {
     sc_http_from_error(resp, &err);
     return;
   }
+  char *sync = sc_sync_metrics_text(app->pool);
+  char *all = malloc(len + strlen(sync) + 1);
+  if (all) {
+    memcpy(all, text, len);
+    memcpy(all + len, sync, strlen(sync) + 1);
+    free(text);
+    text = all;
+  }
+  free(sync);
   free(resp->body);
   resp->status = 200;
   resp->body = text;

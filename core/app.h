@@ -17,6 +17,8 @@ struct sc_avail_cache;
 struct sc_catalog_holder;
 struct sc_listener;
 struct sc_plugin_runtime;
+struct sc_registry;
+struct sc_sync_engine;
 
 struct sc_app {
   struct sc_db_pool *pool;
@@ -26,6 +28,8 @@ struct sc_app {
   struct sc_avail_cache *avail;       /* computed free slots */
   struct sc_listener *listener;       /* NOTIFY from every daemon */
   struct sc_plugin_runtime *plugins;  /* connector generations (core/plugin_runtime.h) */
+  struct sc_registry *registry;       /* the runtime's registry, for the sync engine */
+  struct sc_sync_engine *sync;        /* outbox, inbox, scheduler; NULL without registry */
   struct sc_config config;  /* after plugins start: a view of the current
                                 generation's config, swapped under cfg_lock */
   pthread_rwlock_t cfg_lock;

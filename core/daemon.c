@@ -26,6 +26,7 @@
 #include "migrate.h"
 #include "plugin_runtime.h"
 #include "routes.h"
+#include "sync_engine.h"
 
 #define SC_VERSION "0.1.0"
 /* How often batched API key last_used_at times are written. */
@@ -146,9 +147,17 @@ static void on_reload(void *ud) {
   kill(getpid(), SIGHUP);
 }
 
+/* A sync job or delivery was queued by some daemon: wake our workers. The
+** engine may not exist yet (or at all); it polls anyway. */
+static void on_jobs(void *ud) {
+  struct sc_app *app = ud;
+  sc_sync_engine_wake(__atomic_load_n(&app->sync, __ATOMIC_ACQUIRE));
+}
+
 static void on_reconnect(void *ud) {
   on_catalog(ud);
   on_auth(ud);
+  on_jobs(ud);
 }
 
 static int start_caches(struct sc_app *app, const char *url, struct sc_error *err) {
@@ -157,7 +166,7 @@ static int start_caches(struct sc_app *app, const char *url, struct sc_error *er
   app->avail = sc_avail_cache_new(0);
   sc_metrics_add_collector(sc_avail_cache_metrics, app->avail);
   struct sc_listener_handlers h = {.on_avail = on_avail, .on_catalog = on_catalog,
-                                   .on_auth = on_auth, .on_reload = on_reload,
+                                   .on_auth = on_auth, .on_reload = on_reload, .on_jobs = on_jobs,
                                    .on_reconnect = on_reconnect,
                                    .ud = app};
   return sc_listener_start(url, &h, &app->listener, err);
@@ -200,6 +209,18 @@ static int run(const struct opts *o, struct sc_app *app, const sigset_t *set) {
     return fail(err.code == SC_EINVAL ? 2 : 1, "config_apply", &err);
   if (start_caches(app, o->database_url, &err)) return fail(1, "caches", &err);
   /* -- sync engine: workers, scheduler (issue 6) -- */
+  /* SIDECAL_SYNC=off runs an API-only daemon (e.g. beside one that syncs). */
+  const char *sync_env = getenv("SIDECAL_SYNC");
+  if (sync_env && !strcmp(sync_env, "off")) {
+    sc_log_info("event=sync_disabled reason=\"SIDECAL_SYNC=off\"");
+  } else if (app->registry) {
+    struct sc_sync_engine *sync = NULL;
+    if (sc_sync_engine_start(app->pool, app->registry, NULL, &sync, &err))
+      return fail(1, "sync", &err);
+    __atomic_store_n(&app->sync, sync, __ATOMIC_RELEASE);
+  } else {
+    sc_log_warn("event=sync_disabled reason=\"no connector registry in this daemon\"");
+  }
   struct sc_http_config hc = {.listen = o->listen, .threads = o->threads,
                               .routes = sc_routes, .app = app};
   struct sc_http_server *srv;
@@ -229,6 +250,14 @@ int sc_daemon_main(int argc, char **argv) {
   sc_metrics_init();
   rc = run(&o, &app, &set);
   /* -- stop: sync engine (issue 6) -- */
+  /* HTTP is stopped, and the listener goes first so no NOTIFY handler can
+  ** wake an engine being freed. */
+  if (app.sync) {
+    sc_listener_stop(app.listener);
+    app.listener = NULL;
+  }
+  sc_sync_engine_stop(app.sync);
+  app.sync = NULL;
   /* -- stop: plugins (issue 5) -- */
   sc_plugin_runtime_stop(&app);
   sc_listener_stop(app.listener);  /* first: its handlers use the caches */

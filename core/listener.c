@@ -26,7 +26,7 @@ static PGconn *connect_listen(const char *url, struct sc_error *err) {
   PGconn *c;
   if (sc_db_connect_owner(url, &c, err)) return NULL;
   if (sc_db_run(c, "LISTEN sidecal_avail; LISTEN sidecal_catalog; LISTEN sidecal_auth;"
-                   " LISTEN sidecal_reload", err)) {
+                   " LISTEN sidecal_reload; LISTEN sidecal_jobs", err)) {
     PQfinish(c);
     return NULL;
   }
@@ -34,18 +34,20 @@ static PGconn *connect_listen(const char *url, struct sc_error *err) {
 }
 
 static void drain(struct sc_listener *l) {
-  int catalog = 0, auth = 0, reload = 0;
+  int catalog = 0, auth = 0, reload = 0, jobs = 0;
   PGnotify *n;
   while ((n = PQnotifies(l->conn))) {
     if (!strcmp(n->relname, "sidecal_avail") && l->h.on_avail) l->h.on_avail(l->h.ud, n->extra);
     catalog |= !strcmp(n->relname, "sidecal_catalog");
     auth |= !strcmp(n->relname, "sidecal_auth");
     reload |= !strcmp(n->relname, "sidecal_reload");
+    jobs |= !strcmp(n->relname, "sidecal_jobs");
     PQfreemem(n);
   }
   if (catalog && l->h.on_catalog) l->h.on_catalog(l->h.ud);
   if (auth && l->h.on_auth) l->h.on_auth(l->h.ud);
   if (reload && l->h.on_reload) l->h.on_reload(l->h.ud);
+  if (jobs && l->h.on_jobs) l->h.on_jobs(l->h.ud);
 }
 
 static void reconnect(struct sc_listener *l) {

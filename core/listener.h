@@ -5,6 +5,7 @@
 **   sidecal_catalog  a catalog table changed          (config apply anywhere)
 **   sidecal_auth     a key was revoked                (sidecalctl key revoke)
 **   sidecal_reload   an admin asked every daemon to reload (sidecalctl reload)
+**   sidecal_jobs     a sync job was queued (migration 005)
 ** Notifications that arrive together are handed over together, so a config
 ** apply that touches seven tables reloads the catalog once. When the
 ** connection drops, notifications may have been missed: on_reconnect is
@@ -20,6 +21,7 @@ struct sc_listener_handlers {
   void (*on_catalog)(void *ud);  /* once per batch */
   void (*on_auth)(void *ud);     /* once per batch */
   void (*on_reload)(void *ud);   /* once per batch */
+  void (*on_jobs)(void *ud);     /* once per batch */
   void (*on_reconnect)(void *ud);
   void *ud;
 };

@@ -409,6 +409,7 @@ int sc_plugin_runtime_start(struct sc_app *app, const struct sc_plugin_runtime_o
     return rc;
   }
   app->plugins = rt;
+  app->registry = rt->reg;
   forget_dead_daemons(app);
   struct sc_generation *g = sc_registry_acquire(rt->reg);
   size_t fi, fp = count_failed(g, &fi);

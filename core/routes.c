@@ -10,6 +10,8 @@
 #include "api_health.h"
 #include "api_schedule.h"
 #include "api_metrics.h"
+#include "api_sync.h"
+#include "api_webhooks.h"
 
 const struct sc_http_route sc_routes[] = {
   {"GET", "/health", sc_api_health},
@@ -44,5 +46,9 @@ const struct sc_http_route sc_routes[] = {
   {"GET", "/v1/admin/instances/{name}/events", sc_api_admin_instance_events},
   {"POST", "/v1/admin/instances/{name}/refresh", sc_api_admin_instance_refresh},
   /* -- routes: webhooks / sync (issue 6) -- */
+  {"POST", "/v1/webhooks/{plugin}/{instance}", sc_api_webhook_instance},
+  {"POST", "/v1/webhooks/{plugin}", sc_api_webhook_app},
+  {"GET", "/v1/sync/conflicts", sc_api_conflicts_list},
+  {"POST", "/v1/sync/conflicts/{id}/resolve", sc_api_conflict_resolve},
   {NULL, NULL, NULL},
 };

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "db.h"
+#include "registry.h"
 
 const char *sc_job_kind_name(enum sc_job_kind kind) {
   switch (kind) {
@@ -44,4 +45,21 @@ int sc_outbox_enqueue_except(PGconn *conn, const char *org_id, const char *appoi
 int sc_outbox_enqueue(PGconn *conn, const char *org_id, const char *appointment_id,
                       enum sc_job_kind kind, struct sc_error *err) {
   return sc_outbox_enqueue_except(conn, org_id, appointment_id, kind, NULL, NULL, err);
+}
+
+int sc_outbox_record_caps(PGconn *conn, const struct sc_generation *gen, struct sc_error *err) {
+  for (size_t i = 0; i < gen->n_plugins; i++) {
+    const struct sc_plugin *p = gen->plugins[i].plugin;
+    if (!p) continue;
+    const char *q[3] = {p->name, (p->desc.capabilities & SIDECAL_CAP_WRITE_EVENTS) ? "t" : "f",
+                        (p->desc.capabilities & SIDECAL_CAP_READ_EVENTS) ? "t" : "f"};
+    int rc = sc_db_exec(conn,
+        "INSERT INTO sync_plugin_caps (plugin, can_write, can_read)"
+        " VALUES ($1, $2::boolean, $3::boolean) ON CONFLICT (plugin) DO UPDATE"
+        " SET can_write = EXCLUDED.can_write, can_read = EXCLUDED.can_read, updated_at = now()"
+        " WHERE (sync_plugin_caps.can_write, sync_plugin_caps.can_read)"
+        "  IS DISTINCT FROM (EXCLUDED.can_write, EXCLUDED.can_read)", 3, q, NULL, err);
+    if (rc) return rc;
+  }
+  return SC_OK;
 }

@@ -38,4 +38,10 @@ int sc_outbox_enqueue_except(PGconn *conn, const char *org_id, const char *appoi
                              enum sc_job_kind kind, const char *except_instance,
                              int *n, struct sc_error *err);
 
+/* Records which plugins of a registry generation can write and read
+** (sync_plugin_caps), so no job is queued for an instance nobody can push
+** to. The daemon calls it whenever its generation changes. */
+struct sc_generation;
+int sc_outbox_record_caps(PGconn *conn, const struct sc_generation *gen, struct sc_error *err);
+
 #endif

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "registry.h"
+#include "sync_auth.h"
 #include "sync_health.h"
 
 /* ---- options -------------------------------------------------------- */
@@ -57,6 +58,7 @@ struct job {
   char org[37], instance_id[37], appt[37];
   int64_t id;
   int attempts;
+  int64_t lease_ms;
 };
 
 struct target {
@@ -108,6 +110,7 @@ static int claim(PGconn *conn, const struct opts *o, struct job *j, int *found,
     snprintf(j->instance_id, sizeof j->instance_id, "%s", PQgetvalue(r, 0, 2));
     snprintf(j->appt, sizeof j->appt, "%s", PQgetvalue(r, 0, 3));
     j->attempts = atoi(PQgetvalue(r, 0, 4));
+    j->lease_ms = o->lease_ms;
   }
   PQclear(r);
   return SC_OK;
@@ -187,14 +190,14 @@ static void find_cursor(const struct sidecal_sink *s, const char *c) { (void)s, 
 
 /* Looks for an event carrying our marker around the appointment. */
 static int32_t lookup_marker(struct sc_plugin_instance *inst, const struct target *t,
-                             const char *marker, struct finder *f,
+                             const char *marker, int64_t deadline_ms, struct finder *f,
                              struct sidecal_result *res) {
   *f = (struct finder){.marker = marker};
   struct sidecal_sink sink = {.struct_size = sizeof sink, .host_data = f, .event = find_event,
                               .deleted = find_deleted, .cursor = find_cursor};
   struct sidecal_window w = {t->start - 86400, t->end + 86400};
   struct sc_plugin_call call;
-  sc_plugin_call_init(inst, &call, "outbox-lookup", 0);
+  sc_plugin_call_init(inst, &call, "outbox-lookup", deadline_ms);
   int32_t rc = inst->plugin->desc.list_events(inst->state, &call.ctx, &w, NULL, &sink, &call.res);
   sc_plugin_instance_record(inst, &call.res);
   *res = call.res;
@@ -214,6 +217,13 @@ static void fill_event(const struct target *t, const char *marker, struct sideca
     .last_modified_utc = t->updated, .marker = marker};
 }
 
+/* A call must end well inside the claim's lease, or another daemon could
+** take the job over while it still runs. */
+static int64_t deadline(const struct job *j) {
+  int64_t budget = j->lease_ms / 2 < 120000 ? j->lease_ms / 2 : 120000;
+  return sc_plugin_monotonic_ms() + budget;
+}
+
 /* One write call; which one depends on the target. */
 static int32_t write_once(struct sc_plugin_instance *inst, const struct job *j,
                           const struct target *t, struct push *p) {
@@ -225,12 +235,12 @@ static int32_t write_once(struct sc_plugin_instance *inst, const struct job *j,
   fill_event(t, marker, &att, &ev);
   struct sidecal_write_result out = {.struct_size = sizeof out};
   struct sc_plugin_call call;
-  sc_plugin_call_init(inst, &call, "outbox", 0);
+  sc_plugin_call_init(inst, &call, "outbox", deadline(j));
   const char *ext_id = t->ext_id, *etag = t->etag;
   struct finder f = {0};
   if (t->hold && !ext_id && j->attempts > 1 && (d->capabilities & SIDECAL_CAP_READ_EVENTS)) {
     /* An earlier attempt may have reached the provider. */
-    if (lookup_marker(inst, t, marker, &f, &p->res) != SIDECAL_OK) return p->res.code;
+    if (lookup_marker(inst, t, marker, deadline(j), &f, &p->res) != SIDECAL_OK) return p->res.code;
     if (f.found) ext_id = f.ext_id, etag = *f.etag ? f.etag : NULL;
   }
   int32_t rc;
@@ -259,34 +269,6 @@ static int32_t write_once(struct sc_plugin_instance *inst, const struct job *j,
   return rc;
 }
 
-/* Refreshes credentials under a per-instance advisory lock, so two daemons
-** never spend one rotating refresh token. */
-static int32_t refresh(struct sc_db_pool *pool, struct sc_plugin_instance *inst,
-                       struct sidecal_result *res) {
-  if (!(inst->plugin->desc.capabilities & SIDECAL_CAP_CREDENTIAL_REFRESH))
-    return sidecal_error(res, "credentials rejected and the connector cannot refresh them");
-  PGconn *c = sc_db_acquire(pool);
-  struct sc_error err;
-  const char *p[1] = {inst->name};
-  int rc = sc_db_begin(c, &platform, &err);
-  if (!rc) rc = sc_db_exec(c, "SELECT pg_advisory_xact_lock(hashtextextended('refresh/' || $1, 0))",
-                           1, p, NULL, &err);
-  int32_t code;
-  if (rc) {
-    code = sidecal_retry(res, 0, err.message);
-  } else {
-    struct sc_plugin_call call;
-    sc_plugin_call_init(inst, &call, "refresh", 0);
-    code = inst->plugin->desc.refresh_credentials(inst->state, &call.ctx, &call.res);
-    sc_plugin_instance_record(inst, &call.res);
-    *res = call.res;
-    res->code = code;
-  }
-  if (!rc) sc_db_commit(c, &err);
-  sc_db_release(pool, c);
-  return code;
-}
-
 static void push(struct sc_db_pool *pool, struct sc_plugin_instance *inst, const struct job *j,
                  const struct target *t, struct push *p) {
   if (!(inst->plugin->desc.capabilities & SIDECAL_CAP_WRITE_EVENTS)) {
@@ -296,7 +278,7 @@ static void push(struct sc_db_pool *pool, struct sc_plugin_instance *inst, const
   }
   if (write_once(inst, j, t, p) != SIDECAL_UNAUTHORIZED) return;
   struct sidecal_result rr = {.struct_size = sizeof rr};
-  if (refresh(pool, inst, &rr) != SIDECAL_OK) {
+  if (sc_sync_refresh(pool, inst, &rr) != SIDECAL_OK) {
     p->reauth = 1;
     char msg[SIDECAL_MESSAGE_MAX];
     snprintf(msg, sizeof msg, "credentials rejected and refresh failed: %.400s", rr.message);

@@ -95,6 +95,9 @@ CREATE POLICY open_to_all ON sync_plugin_caps TO sidecal_app USING (true) WITH C
 GRANT SELECT, INSERT, UPDATE ON sync_plugin_caps TO sidecal_app;
 
 -- Workers sleep until a job is queued anywhere (one notice per statement).
+-- Not on sync_inbox: a NOTIFY serializes commits cluster-wide, which would
+-- cap webhook ingest at one WAL flush per delivery; the daemon that took
+-- a delivery wakes its own inbox workers, and others poll.
 CREATE FUNCTION sc_notify_jobs() RETURNS trigger
   LANGUAGE plpgsql AS $$
 BEGIN
@@ -102,8 +105,6 @@ BEGIN
   RETURN NULL;
 END $$;
 CREATE TRIGGER sync_jobs_notify AFTER INSERT ON sync_jobs
-  FOR EACH STATEMENT EXECUTE FUNCTION sc_notify_jobs();
-CREATE TRIGGER sync_inbox_notify AFTER INSERT ON sync_inbox
   FOR EACH STATEMENT EXECUTE FUNCTION sc_notify_jobs();
 
 DO $$

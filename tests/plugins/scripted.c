@@ -14,13 +14,14 @@
 ** "ok". ops: create, update, delete, list, refresh, verify. Outcomes:
 **   ok | 500 (RETRY) | 429:MS (RETRY after MS) | 401 (UNAUTHORIZED) |
 **   410 (list: CURSOR_EXPIRED) | error (ERROR) | 500_after_write (do the
-**   write, then answer RETRY) | delay:MS (sleep, then ok) | conflict
+**   write, then answer RETRY) | delay:MS (sleep, then ok) | conflict |
+**   hang_after_write:MS (do the write durably, then sleep MS: kill tests)
 ** refresh succeeds by appending "+1" to the `token` secret.
 **
 ** Webhooks: body {"route": "<key>", "changes": [{"op": "upsert", "id",
 ** "start", "end", "title", "status", "etag", "modified", "marker"} |
 ** {"op": "delete", "id"}]}; verify compares header x-test-signature with
-** the `webhook_secret` setting; instance_key is the `key` setting.
+** the `expected_signature` setting; instance_key is the `key` setting.
 */
 #include <sidecal/connector.h>
 
@@ -50,7 +51,7 @@ static const struct sidecal_setting_def settings[] = {
    "JSON file holding the fake provider's events."},
   {"control", SIDECAL_SETTING_STRING, 0, "\"\"", "JSON file scripting outcomes per call."},
   {"key", SIDECAL_SETTING_STRING, 0, "\"\"", "Provider-side key for webhook routing."},
-  {"webhook_secret", SIDECAL_SETTING_STRING, 0, "\"\"", "Expected x-test-signature."},
+  {"expected_signature", SIDECAL_SETTING_STRING, 0, "\"\"", "Expected x-test-signature."},
   {"token", SIDECAL_SETTING_STRING, SIDECAL_SETTING_SECRET, NULL, "Fake API token."},
 };
 
@@ -147,7 +148,7 @@ static int32_t create(const struct sidecal_call_ctx *ctx, const struct sidecal_s
   copy_setting(st, "state", s->state, sizeof s->state);
   copy_setting(st, "control", s->control, sizeof s->control);
   copy_setting(st, "key", s->key, sizeof s->key);
-  copy_setting(st, "webhook_secret", s->secret, sizeof s->secret);
+  copy_setting(st, "expected_signature", s->secret, sizeof s->secret);
   snprintf(s->lock, sizeof s->lock, "%s.lock", s->state);
   *instance = s;
   return sidecal_ok(res);
@@ -215,6 +216,17 @@ static int32_t scripted_op(struct scripted *s, const char *op, work_fn work, voi
   char o[64];
   count_call(st, op);
   next_outcome(s, op, o, sizeof o);
+  if (!strncmp(o, "hang_after_write:", 17)) {
+    /* The write is durable, then the call hangs (a process killed here
+    ** leaves a provider-side event the host never heard of). */
+    int32_t rc = work(s, st, arg, res);
+    write_json(s->state, st);
+    json_object_put(st);
+    lock_close(fd);
+    struct timespec ts = {atol(o + 17) / 1000, (atol(o + 17) % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    return rc == SIDECAL_OK ? sidecal_retry(res, 0, "timed out after the write") : rc;
+  }
   int32_t rc = outcome_result(o, res);
   if (rc < 0) {
     rc = work(s, st, arg, res);

@@ -13,6 +13,7 @@
 #include <glib/gstdio.h>
 #include <json-c/json.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <string.h>
 
 #include "appointments.h"
@@ -25,258 +26,8 @@
 #include "registry.h"
 #include "sync_enqueue.h"
 #include "sync_outbox.h"
+#include "sync_fixture.h"
 #include "testdb.h"
-
-struct fx {
-  struct sc_test_db db;
-  struct sc_db_pool *pool;
-  PGconn *owner;
-  char *dir, *state, *control;
-  struct pt_dirs pd;
-  struct sc_registry *reg;
-  struct sc_caller boss;
-};
-
-/* ---- secrets: env: references, rotated values kept by the host -------- */
-
-static int secret_read(void *ud, const char *instance, const char *key, const char *ref,
-                       char **value, struct sc_error *err) {
-  (void)ud, (void)instance, (void)key;
-  const char *v = ref && !strncmp(ref, "env:", 4) ? getenv(ref + 4) : NULL;
-  if (!v) return sc_error_set(err, SC_EINVAL, NULL, "unset %s", ref ? ref : "(none)");
-  *value = strdup(v);
-  return SC_OK;
-}
-static int secret_store(void *ud, const char *instance, const char *key, const char *value,
-                        struct sc_error *err) {
-  (void)ud, (void)instance, (void)key, (void)value, (void)err;
-  return SC_OK;
-}
-static const struct sc_plugin_secrets secrets = {secret_read, secret_store, NULL};
-
-/* ---- setup ------------------------------------------------------------ */
-
-static void cfg_free(void *p) {
-  sc_config_free(p);
-  free(p);
-}
-
-static struct sc_config *load_config(struct fx *f) {
-  struct sc_config *cfg = calloc(1, sizeof *cfg);
-  struct sc_error err;
-  char *conf = g_build_filename(f->dir, "conf", NULL);
-  if (sc_config_load_dir(conf, cfg, &err)) g_error("config: %s", err.message);
-  g_free(conf);
-  return cfg;
-}
-
-static void write_yaml(struct fx *f, int with_connector) {
-  char *conf = g_build_filename(f->dir, "conf", NULL);
-  g_mkdir(conf, 0700);
-  char *yaml = g_strdup_printf(
-      "organization: {slug: acme, name: Acme}\n"
-      "locations:\n"
-      "  - slug: miami\n"
-      "    name: Miami\n"
-      "    timezone: America/New_York\n"
-      "%s"
-      "staff:\n"
-      "  - {slug: ann, name: Ann, locations: [miami]}\n"
-      "  - {slug: bob, name: Bob, locations: [miami]}\n",
-      with_connector ? "    connectors:\n"
-                       "      - plugin: scripted\n"
-                       "        settings:\n"
-                       "          state: STATE\n"
-                       "          control: CONTROL\n"
-                       "          token: env:SC_TEST_SCRIPTED_TOKEN\n" : "");
-  GString *s = g_string_new(yaml);
-  g_string_replace(s, "STATE", f->state, 1);
-  g_string_replace(s, "CONTROL", f->control, 1);
-  char *path = g_build_filename(conf, "acme.yaml", NULL);
-  g_assert_true(g_file_set_contents(path, s->str, -1, NULL));
-  g_string_free(s, TRUE);
-  g_free(path);
-  g_free(yaml);
-  g_free(conf);
-}
-
-static void fx_init_with(struct fx *f, int load_plugin) {
-  memset(f, 0, sizeof *f);
-  setenv("SC_TEST_SCRIPTED_TOKEN", "tok", 1);
-  sc_test_db_create_migrated(&f->db);
-  f->owner = sc_test_db_connect(&f->db);
-  struct sc_error err;
-  if (sc_db_pool_open(f->db.url, 4, &f->pool, &err)) g_error("pool: %s", err.message);
-  f->dir = g_dir_make_tmp("sc-outbox-XXXXXX", NULL);
-  f->state = g_build_filename(f->dir, "state.json", NULL);
-  f->control = g_build_filename(f->dir, "control.json", NULL);
-  write_yaml(f, 1);
-  struct sc_config *cfg = load_config(f);
-  char *kpath = g_build_filename(f->dir, "keyring", NULL);
-  struct sc_keyring *kr;
-  if (sc_keyring_create(kpath, &err) || sc_keyring_load(kpath, &kr, &err))
-    g_error("keyring: %s", err.message);
-  g_free(kpath);
-  PGconn *c = sc_db_acquire(f->pool);
-  struct sc_apply_stats st;
-  if (sc_config_apply(c, cfg, kr, &st, &err)) g_error("apply: %s", err.message);
-  sc_db_release(f->pool, c);
-  sc_keyring_free(kr);
-  pt_dirs_init(&f->pd);
-  pt_stage(&f->pd, "tests/plugins/scripted.so", "scripted", 0644);
-  f->reg = sc_registry_new(NULL);
-  if (load_plugin) {
-    struct sc_registry_source src = {.plugin_dirs = f->pd.plugins, .cache_dir = f->pd.cache,
-                                     .config = cfg, .config_owner = cfg,
-                                     .config_free = cfg_free, .secrets = &secrets};
-    if (sc_registry_reload(f->reg, &src, &err)) g_error("reload: %s", err.message);
-  } else {
-    cfg_free(cfg);
-  }
-  char *org = sc_test_db_value(f->owner, "SELECT organization_id FROM organizations");
-  f->boss = (struct sc_caller){.role = SC_ROLE_AGENCY_OWNER};
-  snprintf(f->boss.org_id, sizeof f->boss.org_id, "%s", org);
-  snprintf(f->boss.org_slug, sizeof f->boss.org_slug, "acme");
-  g_free(org);
-}
-
-static void fx_init(struct fx *f) { fx_init_with(f, 1); }
-
-static void fx_free(struct fx *f) {
-  sc_registry_free(f->reg);
-  pt_dirs_free(&f->pd);
-  sc_db_pool_close(f->pool);
-  PQfinish(f->owner);
-  sc_test_db_drop(&f->db);
-  char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
-  g_assert_cmpint(system(cmd), ==, 0);
-  g_free(cmd);
-  g_free(f->state);
-  g_free(f->control);
-  g_free(f->dir);
-}
-
-/* ---- helpers ---------------------------------------------------------- */
-
-static void control(struct fx *f, const char *json) {
-  g_assert_true(g_file_set_contents(f->control, json, -1, NULL));
-}
-
-static json_object *provider(struct fx *f) {
-  json_object *o = json_object_from_file(f->state);
-  return o ? o : json_object_new_object();
-}
-
-/* Live (not deleted) events at the fake provider. */
-static int live_events(struct fx *f) {
-  json_object *st = provider(f), *events;
-  int n = 0;
-  if (json_object_object_get_ex(st, "events", &events)) {
-    json_object_object_foreach(events, k, e) {
-      (void)k;
-      json_object *d;
-      if (!json_object_object_get_ex(e, "deleted", &d) || !json_object_get_boolean(d)) n++;
-    }
-  }
-  json_object_put(st);
-  return n;
-}
-
-static int calls(struct fx *f, const char *op) {
-  json_object *st = provider(f), *c, *n;
-  int v = 0;
-  if (json_object_object_get_ex(st, "calls", &c) && json_object_object_get_ex(c, op, &n))
-    v = json_object_get_int(n);
-  json_object_put(st);
-  return v;
-}
-
-/* The provider's field of the one event with this id, g_free. */
-static char *event_field(struct fx *f, const char *id, const char *field) {
-  json_object *st = provider(f), *events, *e, *v;
-  char *out = NULL;
-  if (json_object_object_get_ex(st, "events", &events) &&
-      json_object_object_get_ex(events, id, &e) && json_object_object_get_ex(e, field, &v))
-    out = g_strdup(json_object_get_string(v));
-  json_object_put(st);
-  return out;
-}
-
-/* Creates an appointment for ann at miami through the API module; commit
-** or roll back its transaction. Returns the id (g_free) or NULL. */
-static char *make_appt(struct fx *f, const char *starts, int commit) {
-  PGconn *c = sc_db_acquire(f->pool);
-  struct sc_tenant t = {.platform_admin = 0};
-  snprintf(t.org_id, sizeof t.org_id, "%s", f->boss.org_id);
-  struct sc_error err;
-  g_assert_cmpint(sc_db_begin(c, &t, &err), ==, SC_OK);
-  GDateTime *s = g_date_time_new_from_iso8601(starts, NULL);
-  GDateTime *e = g_date_time_add_minutes(s, 30);
-  char *ends = g_date_time_format(e, "%Y-%m-%dT%H:%M:%SZ");
-  g_date_time_unref(s);
-  g_date_time_unref(e);
-  char *body = g_strdup_printf("{\"location\": \"miami\", \"staff\": \"ann\", \"starts_at\": \"%s\","
-                               " \"ends_at\": \"%s\", \"title\": \"Checkup\","
-                               " \"client_name\": \"Zoe\"}", starts, ends);
-  g_free(ends);
-  json_object *in = json_tokener_parse(body), *out = NULL;
-  int rc = sc_appt_create(c, &f->boss, in, &out, &err);
-  if (rc) g_error("create: %s", err.message);
-  char *id = g_strdup(json_object_get_string(json_object_object_get(out, "id")));
-  if (commit) g_assert_cmpint(sc_db_commit(c, &err), ==, SC_OK);
-  else sc_db_rollback(c);
-  sc_db_release(f->pool, c);
-  json_object_put(in);
-  json_object_put(out);
-  g_free(body);
-  return id;
-}
-
-static void patch_appt(struct fx *f, const char *id, const char *patch) {
-  PGconn *c = sc_db_acquire(f->pool);
-  struct sc_tenant t = {0};
-  snprintf(t.org_id, sizeof t.org_id, "%s", f->boss.org_id);
-  struct sc_error err;
-  g_assert_cmpint(sc_db_begin(c, &t, &err), ==, SC_OK);
-  json_object *in = json_tokener_parse(patch), *out = NULL;
-  if (sc_appt_update(c, &f->boss, id, in, NULL, &out, &err)) g_error("patch: %s", err.message);
-  g_assert_cmpint(sc_db_commit(c, &err), ==, SC_OK);
-  sc_db_release(f->pool, c);
-  json_object_put(in);
-  json_object_put(out);
-}
-
-static void cancel_appt(struct fx *f, const char *id) {
-  PGconn *c = sc_db_acquire(f->pool);
-  struct sc_tenant t = {0};
-  snprintf(t.org_id, sizeof t.org_id, "%s", f->boss.org_id);
-  struct sc_error err;
-  g_assert_cmpint(sc_db_begin(c, &t, &err), ==, SC_OK);
-  json_object *out = NULL;
-  if (sc_appt_cancel(c, &f->boss, id, "client asked", &out, &err)) g_error("cancel: %s", err.message);
-  g_assert_cmpint(sc_db_commit(c, &err), ==, SC_OK);
-  sc_db_release(f->pool, c);
-  json_object_put(out);
-}
-
-static enum sc_outbox_outcome run(struct fx *f, const struct sc_outbox_options *o) {
-  enum sc_outbox_outcome out;
-  struct sc_error err;
-  if (sc_outbox_run_once(f->pool, f->reg, o, &out, NULL, &err)) g_error("run: %s", err.message);
-  return out;
-}
-
-static char *q(struct fx *f, const char *sql) { return sc_test_db_value(f->owner, sql); }
-
-static void assert_q(struct fx *f, const char *sql, const char *want) {
-  char *v = q(f, sql);
-  g_assert_cmpstr(v, ==, want);
-  g_free(v);
-}
-
-static void make_due(struct fx *f) {
-  g_free(q(f, "UPDATE sync_jobs SET next_run_at = now() WHERE state = 'pending'"));
-}
 
 static const struct sc_outbox_options fast = {.holder = "test", .base_backoff_ms = 1000};
 
@@ -512,7 +263,7 @@ static void test_pair_runs_in_order(void) {
 
 static void test_instance_not_loaded_retries(void) {
   struct fx f;
-  fx_init_with(&f, 0);
+  fx_init_with(&f, SF_NO_PLUGIN);
   char *id = make_appt(&f, "2026-12-01T15:00:00Z", 1);
   g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_RETRY);
   assert_q(&f, "SELECT state || ' ' || last_error FROM sync_jobs",
@@ -524,8 +275,20 @@ static void test_instance_not_loaded_retries(void) {
 static void test_enqueue_scope(void) {
   struct fx f;
   fx_init(&f);
+  /* What a daemon records from its generation. */
+  PGconn *c = sc_db_acquire(f.pool);
+  struct sc_tenant admin = {.platform_admin = 1};
+  struct sc_error err;
+  struct sc_generation *g = sc_registry_acquire(f.reg);
+  g_assert_cmpint(sc_db_begin(c, &admin, &err), ==, SC_OK);
+  g_assert_cmpint(sc_outbox_record_caps(c, g, &err), ==, SC_OK);
+  g_assert_cmpint(sc_db_commit(c, &err), ==, SC_OK);
+  sc_registry_release(g);
+  sc_db_release(f.pool, c);
+  assert_q(&f, "SELECT plugin || ' ' || can_write || ' ' || can_read FROM sync_plugin_caps",
+           "scripted true true");
   /* A plugin a daemon recorded as unable to write gets no jobs. */
-  g_free(q(&f, "INSERT INTO sync_plugin_caps (plugin, can_write, can_read) VALUES ('scripted', false, true)"));
+  g_free(q(&f, "UPDATE sync_plugin_caps SET can_write = false"));
   char *id = make_appt(&f, "2026-12-01T15:00:00Z", 1);
   assert_q(&f, "SELECT count(*) FROM sync_jobs", "0");
   g_free(q(&f, "UPDATE sync_plugin_caps SET can_write = true"));
@@ -589,6 +352,62 @@ static void test_two_daemons_share_jobs_once(void) {
   fx_free(&f);
 }
 
+/* Runs build/core/sidecalctl jobs ARGS on the fixture's database. */
+static int ctl(struct fx *f, const char *a1, const char *a2, char **out, char **errout) {
+  char *bin = sc_test_build_path("core/sidecalctl");
+  const char *argv[] = {bin, "jobs", a1, a2, NULL};
+  char **envp = g_environ_setenv(g_get_environ(), "SIDECAL_DATABASE_URL", f->db.url, TRUE);
+  int status = -1;
+  GError *e = NULL;
+  if (!g_spawn_sync(NULL, (char **)argv, envp, 0, NULL, NULL, out, errout, &status, &e))
+    g_error("spawn: %s", e->message);
+  g_strfreev(envp);
+  g_free(bin);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_jobs_cli(void) {
+  struct fx f;
+  fx_init(&f);
+  struct sc_outbox_options one = fast;
+  one.max_attempts = 1;
+  control(&f, "{\"create\": [\"500\"]}");
+  char *id = make_appt(&f, "2026-12-01T15:00:00Z", 1);
+  g_assert_cmpint(run(&f, &one), ==, SC_OUTBOX_DEAD);
+  char *job = q(&f, "SELECT id FROM sync_jobs");
+  char *dead_at = q(&f, "SELECT sc_utc(dead_at) FROM sync_jobs");
+  char *out = NULL, *err = NULL;
+  g_assert_cmpint(ctl(&f, "--dead", NULL, &out, &err), ==, 0);
+  char *want = g_strdup_printf("ID  STATE  ATTEMPTS  INSTANCE  APPOINTMENT  KIND  DEAD_AT  LAST_ERROR\n"
+                               "%s  dead  1  acme.miami.scripted  %s  create  %s  HTTP 500 from provider\n",
+                               job, id, dead_at);
+  g_assert_cmpstr(out, ==, want);
+  g_free(out), g_free(err), g_free(want);
+  g_assert_cmpint(ctl(&f, "retry", "abc", &out, &err), ==, 2);
+  g_assert_cmpstr(err, ==, "sidecalctl: jobs retry: \"abc\" is not a job id (a positive number)\n");
+  g_free(out), g_free(err);
+  g_assert_cmpint(ctl(&f, "retry", "424242", &out, &err), ==, 2);
+  g_assert_cmpstr(err, ==, "sidecalctl: jobs retry: no job 424242\n");
+  g_free(out), g_free(err);
+  assert_q(&f, "SELECT state FROM sync_jobs", "dead");
+  g_assert_cmpint(ctl(&f, "retry", job, &out, &err), ==, 0);
+  want = g_strdup_printf("job %s is due now\n", job);
+  g_assert_cmpstr(out, ==, want);
+  g_free(out), g_free(err), g_free(want);
+  assert_q(&f, "SELECT state || ' ' || attempts FROM sync_jobs", "pending 0");
+  g_assert_cmpint(ctl(&f, NULL, NULL, &out, &err), ==, 0);
+  g_assert_nonnull(strstr(out, "  pending  0  acme.miami.scripted  "));
+  g_free(out), g_free(err);
+  g_assert_cmpint(run(&f, &one), ==, SC_OUTBOX_DONE);
+  g_assert_cmpint(ctl(&f, "--dead", NULL, &out, &err), ==, 0);
+  g_assert_cmpstr(out, ==, "ID  STATE  ATTEMPTS  INSTANCE  APPOINTMENT  KIND  DEAD_AT  LAST_ERROR\n");
+  g_free(out), g_free(err);
+  g_assert_cmpint(ctl(&f, "--bogus", NULL, &out, &err), ==, 2);
+  g_assert_cmpstr(err, ==, "usage: sidecalctl jobs [--dead] | sidecalctl jobs retry ID\n");
+  g_free(out), g_free(err), g_free(job), g_free(dead_at), g_free(id);
+  fx_free(&f);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/sync_outbox/job_commits_with_the_change", test_job_commits_with_the_change);
@@ -605,5 +424,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/sync_outbox/instance_not_loaded_retries", test_instance_not_loaded_retries);
   g_test_add_func("/sync_outbox/enqueue_scope", test_enqueue_scope);
   g_test_add_func("/sync_outbox/two_daemons_share_jobs_once", test_two_daemons_share_jobs_once);
+  g_test_add_func("/sync_outbox/jobs_cli", test_jobs_cli);
   return g_test_run();
 }

@@ -1,0 +1,177 @@
+/*
+** The daemon's sync threads (see sync_engine.h): the outbox pool, inbox
+** loops and the scheduler loop, sharing one wake-up condition.
+*/
+#include "sync_engine.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "registry.h"
+#include "sync_enqueue.h"
+#include "sync_inbox.h"
+
+/* Deliveries applied per transaction by an inbox worker. */
+#define SC_SYNC_INBOX_BATCH 64
+
+struct sc_sync_engine {
+  struct sc_db_pool *pool;
+  struct sc_registry *reg;
+  struct sc_sync_engine_options o;
+  struct sc_outbox *outbox;
+  pthread_t *threads;
+  int n_threads;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int stop;
+  unsigned long wakes;
+  uint64_t caps_generation;     /* scheduler thread only */
+};
+
+static int64_t env_int(const char *name, int64_t def) {
+  const char *v = getenv(name);
+  char *end = NULL;
+  long long n = v && *v ? strtoll(v, &end, 10) : 0;
+  return v && *v && !*end && n > 0 ? n : def;
+}
+
+void sc_sync_engine_options_from_env(struct sc_sync_engine_options *o) {
+  if (!o->outbox.workers) o->outbox.workers = (int)env_int("SIDECAL_SYNC_WORKERS", 0);
+  if (!o->outbox.max_attempts) o->outbox.max_attempts = (int)env_int("SIDECAL_JOB_MAX_ATTEMPTS", 0);
+  if (!o->sched.interval_ms) o->sched.interval_ms = env_int("SIDECAL_SYNC_INTERVAL_S", 0) * 1000;
+  if (!o->sched.horizon_days) o->sched.horizon_days = (int)env_int("SIDECAL_SYNC_HORIZON_DAYS", 0);
+  if (!o->poll_ms) o->poll_ms = env_int("SIDECAL_SYNC_POLL_MS", 1000);
+  if (!o->outbox.poll_ms) o->outbox.poll_ms = o->poll_ms;
+}
+
+/* Sleeps up to poll_ms unless woken since `seen`; returns nonzero to stop. */
+static int idle(struct sc_sync_engine *e, unsigned long seen) {
+  pthread_mutex_lock(&e->lock);
+  if (!e->stop && e->wakes == seen) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ns = ts.tv_nsec + e->o.poll_ms * 1000000LL;
+    ts.tv_sec += ns / 1000000000LL;
+    ts.tv_nsec = ns % 1000000000LL;
+    pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+  }
+  int stop = e->stop;
+  pthread_mutex_unlock(&e->lock);
+  return stop;
+}
+
+static unsigned long snapshot(struct sc_sync_engine *e, int *stop) {
+  pthread_mutex_lock(&e->lock);
+  unsigned long w = e->wakes;
+  *stop = e->stop;
+  pthread_mutex_unlock(&e->lock);
+  return w;
+}
+
+static void *inbox_loop(void *arg) {
+  struct sc_sync_engine *e = arg;
+  for (;;) {
+    int stop;
+    unsigned long seen = snapshot(e, &stop);
+    if (stop) break;
+    int n = 0;
+    struct sc_error err;
+    int rc = sc_inbox_run_batch(e->pool, e->reg, SC_SYNC_INBOX_BATCH, &n, &err);
+    if (rc) sc_log_error("event=inbox_error error=\"%s\"", err.message);
+    if (!rc && n) continue;
+    if (idle(e, seen)) break;
+  }
+  return NULL;
+}
+
+/* After a reload, tell every daemon's enqueue what the plugins can do. */
+static void record_caps(struct sc_sync_engine *e) {
+  struct sc_generation *g = sc_registry_acquire(e->reg);
+  if (g->number != e->caps_generation) {
+    static const struct sc_tenant platform = {.org_id = "", .platform_admin = 1};
+    struct sc_error err;
+    PGconn *c = sc_db_acquire(e->pool);
+    int rc = sc_db_begin(c, &platform, &err);
+    if (!rc) rc = sc_outbox_record_caps(c, g, &err);
+    if (!rc) rc = sc_db_commit(c, &err);
+    else sc_db_rollback(c);
+    sc_db_release(e->pool, c);
+    if (rc) sc_log_error("event=record_caps_failed error=\"%s\"", err.message);
+    else e->caps_generation = g->number;
+  }
+  sc_registry_release(g);
+}
+
+static void *sched_loop(void *arg) {
+  struct sc_sync_engine *e = arg;
+  for (;;) {
+    int stop;
+    unsigned long seen = snapshot(e, &stop);
+    if (stop) break;
+    record_caps(e);
+    struct sc_sched_report rep;
+    struct sc_error err;
+    int rc = sc_sched_run_once(e->pool, e->reg, &e->o.sched, &rep, &err);
+    if (rc) sc_log_error("event=sync_error error=\"%s\"", err.message);
+    if (!rc && rep.outcome != SC_SCHED_IDLE) continue;
+    if (idle(e, seen)) break;
+  }
+  return NULL;
+}
+
+int sc_sync_engine_start(struct sc_db_pool *pool, struct sc_registry *reg,
+                         const struct sc_sync_engine_options *opts,
+                         struct sc_sync_engine **out, struct sc_error *err) {
+  struct sc_sync_engine *e = calloc(1, sizeof *e);
+  if (!e) return sc_error_set(err, SC_ENOMEM, NULL, "out of memory");
+  e->pool = pool;
+  e->reg = reg;
+  if (opts) e->o = *opts;
+  sc_sync_engine_options_from_env(&e->o);
+  int inbox = e->o.inbox_workers > 0 ? e->o.inbox_workers : 2;
+  pthread_mutex_init(&e->lock, NULL);
+  pthread_cond_init(&e->cond, NULL);
+  int rc = sc_outbox_start(pool, reg, &e->o.outbox, &e->outbox, err);
+  e->threads = calloc((size_t)inbox + 1, sizeof *e->threads);
+  for (int i = 0; !rc && e->threads && i <= inbox; i++) {
+    if (pthread_create(&e->threads[i], NULL, i == inbox ? sched_loop : inbox_loop, e)) {
+      rc = sc_error_set(err, SC_EINTERNAL, NULL, "could not start the sync threads");
+      break;
+    }
+    e->n_threads++;
+  }
+  if (!rc && !e->threads) rc = sc_error_set(err, SC_ENOMEM, NULL, "out of memory");
+  if (rc) {
+    sc_sync_engine_stop(e);
+    return rc;
+  }
+  *out = e;
+  return SC_OK;
+}
+
+void sc_sync_engine_wake(struct sc_sync_engine *e) {
+  if (!e) return;
+  sc_outbox_wake(e->outbox);
+  pthread_mutex_lock(&e->lock);
+  e->wakes++;
+  pthread_cond_broadcast(&e->cond);
+  pthread_mutex_unlock(&e->lock);
+}
+
+void sc_sync_engine_stop(struct sc_sync_engine *e) {
+  if (!e) return;
+  pthread_mutex_lock(&e->lock);
+  e->stop = 1;
+  pthread_cond_broadcast(&e->cond);
+  pthread_mutex_unlock(&e->lock);
+  for (int i = 0; i < e->n_threads; i++) pthread_join(e->threads[i], NULL);
+  sc_outbox_stop(e->outbox);
+  free(e->threads);
+  pthread_mutex_destroy(&e->lock);
+  pthread_cond_destroy(&e->cond);
+  free(e);
+}

@@ -1,0 +1,184 @@
+/*
+** Tests for initial and periodic sync (core/sync_scheduler.c) against a real
+** database and the scriptable connector: the initial window (30 days back,
+** 90 ahead) imported idempotently, the incremental cursor, 410 → full sync,
+** leases (held: skipped; lapsed: taken over), 401 → refresh, refresh
+** failure → NEEDS_REAUTH, provider errors counted with the next try at
+** interval / 5, health recorded, and a full sync of a staff calendar
+** removing busy times the provider no longer reports.
+*/
+#include <glib.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plugin_fixtures.h"
+#include "sync_fixture.h"
+#include "sync_scheduler.h"
+
+static const struct sc_sched_options sched = {.holder = "me", .interval_ms = 300000};
+
+static struct sc_sched_report sync_once(struct fx *f) {
+  struct sc_sched_report rep;
+  struct sc_error err;
+  if (sc_sched_run_once(f->pool, f->reg, &sched, &rep, &err)) g_error("sched: %s", err.message);
+  return rep;
+}
+
+/* Writes a provider state with events {id, day offset from now, title}. */
+static void seed(const char *state, const char *const *ids, const int *days, size_t n) {
+  json_object *st = json_object_new_object(), *events = json_object_new_object();
+  long long now = g_get_real_time() / 1000000;
+  for (size_t i = 0; i < n; i++) {
+    json_object *e = json_object_new_object();
+    long long start = now + (long long)days[i] * 86400;
+    json_object_object_add(e, "id", json_object_new_string(ids[i]));
+    json_object_object_add(e, "start", json_object_new_int64(start));
+    json_object_object_add(e, "end", json_object_new_int64(start + 1800));
+    json_object_object_add(e, "title", json_object_new_string(ids[i]));
+    json_object_object_add(e, "status", json_object_new_int(1));
+    json_object_object_add(e, "etag", json_object_new_string("e1"));
+    json_object_object_add(e, "seq", json_object_new_int64((int64_t)i + 1));
+    json_object_object_add(events, ids[i], e);
+  }
+  json_object_object_add(st, "events", events);
+  json_object_object_add(st, "seq", json_object_new_int64((int64_t)n));
+  g_assert_cmpint(json_object_to_file(state, st), ==, 0);
+  json_object_put(st);
+}
+
+static void make_sync_due(struct fx *f) {
+  g_free(q(f, "UPDATE sync_leases SET next_sync_at = now()"));
+}
+
+static void test_initial_then_incremental(void) {
+  struct fx f;
+  fx_init(&f);
+  const char *ids[] = {"past40", "past20", "soon", "d80", "d100"};
+  const int days[] = {-40, -20, 2, 80, 100};
+  seed(f.state, ids, days, 5);
+  struct sc_sched_report r = sync_once(&f);
+  g_assert_cmpint(r.outcome, ==, SC_SCHED_SYNCED);
+  g_assert_cmpstr(r.instance, ==, "acme.miami.scripted");
+  g_assert_cmpint(r.full, ==, 1);
+  /* 30 days back, 90 ahead. */
+  assert_q(&f, "SELECT string_agg(title, ',' ORDER BY starts_at) FROM appointments", "past20,soon,d80");
+  assert_q(&f, "SELECT cursor || ' ' || (initial_sync_at IS NOT NULL) || ' ' || (holder IS NULL)"
+               " || ' ' || (next_sync_at - now() BETWEEN interval '4 min' AND interval '5 min')"
+               " FROM sync_leases", "seq:5 true true true");
+  assert_q(&f, "SELECT status || ' ' || (last_sync_at IS NOT NULL) || ' ' ||"
+               " (last_duration_ms >= 0) FROM sync_status", "HEALTHY true true");
+  g_assert_cmpint(sync_once(&f).outcome, ==, SC_SCHED_IDLE);  /* not due */
+
+  /* Incremental: only what changed since the cursor; a re-sync is idempotent. */
+  json_object *st = provider_of(f.state), *events = json_object_object_get(st, "events");
+  json_object *e = json_object_object_get(events, "soon");
+  json_object_object_add(e, "title", json_object_new_string("soon moved"));
+  json_object_object_add(e, "modified", json_object_new_int64(g_get_real_time() / 1000000 + 100));
+  json_object_object_add(e, "etag", json_object_new_string("e2"));
+  json_object_object_add(e, "seq", json_object_new_int64(6));
+  json_object_object_add(st, "seq", json_object_new_int64(6));
+  json_object_to_file(f.state, st);
+  json_object_put(st);
+  make_sync_due(&f);
+  r = sync_once(&f);
+  g_assert_cmpint(r.outcome, ==, SC_SCHED_SYNCED);
+  g_assert_cmpint(r.full, ==, 0);
+  g_assert_cmpint(r.events, ==, 1);
+  assert_q(&f, "SELECT string_agg(title, ',' ORDER BY starts_at) FROM appointments",
+           "past20,soon moved,d80");
+  assert_q(&f, "SELECT cursor FROM sync_leases", "seq:6");
+  /* 410: the cursor is dropped and the periodic window (1 back, 62 ahead) synced in full. */
+  control(&f, "{\"list\": [\"410\"]}");
+  make_sync_due(&f);
+  r = sync_once(&f);
+  g_assert_cmpint(r.outcome, ==, SC_SCHED_SYNCED);
+  g_assert_cmpint(r.cursor_expired, ==, 1);
+  g_assert_cmpint(r.full, ==, 1);
+  g_assert_cmpint(r.events, ==, 1);  /* "soon moved" only: d80 is beyond 62 days */
+  g_assert_cmpint(calls(&f, "list"), ==, 4);
+  assert_q(&f, "SELECT count(*) FROM appointments", "3");
+  fx_free(&f);
+}
+
+static void test_leases(void) {
+  struct fx f;
+  fx_init(&f);
+  seed(f.state, NULL, NULL, 0);
+  g_assert_cmpint(sync_once(&f).outcome, ==, SC_SCHED_SYNCED);
+  g_free(q(&f, "UPDATE sync_leases SET holder = 'other', expires_at = now() + interval '1 hour',"
+               " next_sync_at = now()"));
+  g_assert_cmpint(sync_once(&f).outcome, ==, SC_SCHED_IDLE);
+  g_assert_cmpint(calls(&f, "list"), ==, 1);
+  /* The other daemon died: its lease lapses and we take over. */
+  g_free(q(&f, "UPDATE sync_leases SET expires_at = now() - interval '1 second'"));
+  g_assert_cmpint(sync_once(&f).outcome, ==, SC_SCHED_SYNCED);
+  assert_q(&f, "SELECT coalesce(holder, '-') FROM sync_leases", "-");
+  g_assert_cmpint(calls(&f, "list"), ==, 2);
+  fx_free(&f);
+}
+
+static void test_failures_and_reauth(void) {
+  struct fx f;
+  fx_init(&f);
+  seed(f.state, NULL, NULL, 0);
+  control(&f, "{\"list\": [\"500\"]}");
+  struct sc_sched_report r = sync_once(&f);
+  g_assert_cmpint(r.outcome, ==, SC_SCHED_FAILED);
+  g_assert_cmpstr(r.error, ==, "HTTP 500 from provider");
+  assert_q(&f, "SELECT status || ' ' || error_count || ' ' || last_error || ' ' ||"
+               " (last_sync_at IS NULL) FROM sync_status", "DEGRADED 1 HTTP 500 from provider true");
+  assert_q(&f, "SELECT (next_sync_at - now() BETWEEN interval '50 s' AND interval '60 s')"
+               " || ' ' || (initial_sync_at IS NULL) || ' ' || (holder IS NULL) FROM sync_leases",
+           "true true true");
+  /* 401, refresh works: synced. */
+  control(&f, "{\"list\": [\"401\"]}");
+  make_sync_due(&f);
+  g_assert_cmpint(sync_once(&f).outcome, ==, SC_SCHED_SYNCED);
+  g_assert_cmpint(calls(&f, "refresh"), ==, 1);
+  assert_q(&f, "SELECT status || ' ' || error_count FROM sync_status", "HEALTHY 0");
+  /* 401, refresh fails: NEEDS_REAUTH, never silently healthy. */
+  control(&f, "{\"list\": [\"401\"], \"refresh\": [\"error\"]}");
+  make_sync_due(&f);
+  r = sync_once(&f);
+  g_assert_cmpint(r.outcome, ==, SC_SCHED_FAILED);
+  g_assert_cmpstr(r.error, ==, "credentials rejected and refresh failed: scripted error (error)");
+  assert_q(&f, "SELECT status || ' ' || last_error FROM sync_status",
+           "NEEDS_REAUTH credentials rejected and refresh failed: scripted error (error)");
+  /* Other failures do not hide it. */
+  control(&f, "{\"list\": [\"500\"]}");
+  make_sync_due(&f);
+  g_assert_cmpint(sync_once(&f).outcome, ==, SC_SCHED_FAILED);
+  assert_q(&f, "SELECT status FROM sync_status", "NEEDS_REAUTH");
+  fx_free(&f);
+}
+
+static void test_staff_full_sync_sweeps_busy(void) {
+  struct fx f;
+  fx_init_with(&f, SF_STAFF_CALENDAR);
+  const char *ids[] = {"b1", "b2"};
+  const int days[] = {1, 2};
+  seed(f.ann_state, ids, days, 2);
+  seed(f.state, NULL, NULL, 0);
+  g_assert_cmpint(sync_once(&f).outcome, ==, SC_SCHED_SYNCED);
+  g_assert_cmpint(sync_once(&f).outcome, ==, SC_SCHED_SYNCED);
+  assert_q(&f, "SELECT string_agg(external_id, ',' ORDER BY starts_at) FROM external_busy", "b1,b2");
+  /* b2 vanished while nobody listened; a full sync notices. */
+  seed(f.ann_state, ids, days, 1);
+  g_free(q(&f, "UPDATE sync_leases SET cursor = NULL, next_sync_at = now() WHERE instance_id ="
+               " (SELECT id FROM connector_instances WHERE name = 'acme.staff.ann.scripted')"));
+  struct sc_sched_report r = sync_once(&f);
+  g_assert_cmpstr(r.instance, ==, "acme.staff.ann.scripted");
+  g_assert_cmpint(r.busy_swept, ==, 1);
+  assert_q(&f, "SELECT string_agg(external_id, ',') FROM external_busy", "b1");
+  fx_free(&f);
+}
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/sync_scheduler/initial_then_incremental", test_initial_then_incremental);
+  g_test_add_func("/sync_scheduler/leases", test_leases);
+  g_test_add_func("/sync_scheduler/failures_and_reauth", test_failures_and_reauth);
+  g_test_add_func("/sync_scheduler/staff_full_sync_sweeps_busy", test_staff_full_sync_sweeps_busy);
+  return g_test_run();
+}
