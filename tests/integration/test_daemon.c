@@ -219,6 +219,48 @@ static void test_rotate_master_key(void) {
   sc_test_daemon_cleanup(&d);
 }
 
+/* The shipped conf.d/ (the documented reference and the demo) starts with
+** the connectors this tree builds: every settings map validates. */
+static void test_shipped_config_starts(void) {
+  struct sc_test_daemon d;
+  sc_test_daemon_init(&d, NULL);
+  const char *names[] = {"example.yaml", "sunrise.yaml"};
+  for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+    char *rel = g_build_filename("conf.d", names[i], NULL), *src = sc_test_source_path(rel), *text = NULL;
+    g_assert_true(g_file_get_contents(src, &text, NULL, NULL));
+    char *dst = g_build_filename(d.conf_dir, names[i], NULL);
+    g_assert_true(g_file_set_contents(dst, text, -1, NULL));
+    g_free(rel);
+    g_free(src);
+    g_free(text);
+    g_free(dst);
+  }
+  const char *plugins[] = {"plugins/ghl", "plugins/caldav", "plugins/calcom", "plugins/example"};
+  GString *dirs = g_string_new(NULL);
+  for (size_t i = 0; i < G_N_ELEMENTS(plugins); i++) {
+    char *p = sc_test_build_path(plugins[i]);
+    g_string_append_printf(dirs, "%s%s", i ? ":" : "", p);
+    g_free(p);
+  }
+  char *state = g_build_filename(d.dir, "state", NULL);
+  const char *extra[] = {"--plugin-dir", dirs->str, "--state-dir", state, NULL};
+  g_setenv("SIDECAL_SYNC", "off", TRUE);
+  sc_test_daemon_start(&d, extra);
+  g_unsetenv("SIDECAL_SYNC");
+  char *log = sc_test_daemon_log(&d);
+  g_assert_nonnull(strstr(log, "failed_plugins=0"));
+  g_assert_null(strstr(log, "unknown setting"));
+  g_free(log);
+  struct sc_test_resp r;
+  sc_test_http(&d, "GET", "/health", NULL, NULL, NULL, &r);
+  g_assert_cmpint(r.status, ==, 200);
+  sc_test_resp_free(&r);
+  g_assert_cmpint(sc_test_daemon_signal_wait(&d, SIGTERM), ==, 0);
+  g_string_free(dirs, TRUE);
+  g_free(state);
+  sc_test_daemon_cleanup(&d);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -229,6 +271,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/daemon/refuses_bad_config", test_refuses_bad_config);
   g_test_add_func("/daemon/refuses_missing_keyring", test_refuses_missing_keyring);
   g_test_add_func("/daemon/rotate_master_key", test_rotate_master_key);
+  g_test_add_func("/daemon/shipped_config_starts", test_shipped_config_starts);
   int rc = g_test_run();
   curl_global_cleanup();
   return rc;
