@@ -200,7 +200,10 @@ static PGconn *connect_app(const char *url, const char *role,
   if (sc_db_connect_owner(url, &c, err)) return NULL;
   char *q = PQescapeIdentifier(c, role, strlen(role));
   char sql[256];
-  snprintf(sql, sizeof sql, "SET ROLE %s", q ? q : "\"\"");
+  /* Prepared statements here are simple, indexed lookups: one generic plan
+  ** per connection beats re-planning each call with its parameters. */
+  snprintf(sql, sizeof sql, "SET ROLE %s; SET plan_cache_mode = force_generic_plan",
+           q ? q : "\"\"");
   PQfreemem(q);
   if (sc_db_run(c, sql, err) || sc_db_check_app_role(c, err)) {
     PQfinish(c);

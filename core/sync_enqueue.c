@@ -22,7 +22,8 @@ int sc_outbox_enqueue_except(PGconn *conn, const char *org_id, const char *appoi
                              int *n, struct sc_error *err) {
   const char *p[4] = {org_id, appointment_id, sc_job_kind_name(kind), except_instance};
   PGresult *r;
-  int rc = sc_db_exec(conn,
+  /* On every appointment write: prepared once per connection. */
+  int rc = sc_db_exec_prep(conn,
       "INSERT INTO sync_jobs (organization_id, instance_id, appointment_id, kind)"
       " SELECT a.organization_id, ci.id, a.id, $3::sync_job_kind"
       " FROM appointments a JOIN connector_instances ci"
