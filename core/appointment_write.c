@@ -101,18 +101,6 @@ static int check_times(const char *starts, const char *ends, int64_t *s, int64_t
 
 /* ---- lookups by slug, inside the caller's scope ------------------------ */
 
-static int one_value(PGconn *conn, struct sc_sqlbuf *b, char *out, size_t n,
-                     int *found, struct sc_error *err) {
-  PGresult *r;
-  int rc = sc_sqlbuf_exec(conn, b, &r, err);
-  sc_sqlbuf_free(b);
-  if (rc) return rc;
-  *found = PQntuples(r) > 0;
-  if (*found) snprintf(out, n, "%s", PQgetvalue(r, 0, 0));
-  PQclear(r);
-  return SC_OK;
-}
-
 static int resolve_location(PGconn *conn, const struct sc_caller *c, const char *slug,
                             char id[37], char tz[64], struct sc_error *err) {
   struct sc_sqlbuf b;
@@ -121,7 +109,7 @@ static int resolve_location(PGconn *conn, const struct sc_caller *c, const char 
   sc_sqlbuf_init(&b, "SELECT id || ' ' || timezone FROM locations WHERE active");
   sc_sqlbuf_bind(&b, " AND slug = %s", slug);
   if (c->role == SC_ROLE_LOCATION_STAFF) sc_sqlbuf_bind(&b, " AND id = %s::uuid", c->location_id);
-  int rc = one_value(conn, &b, row, sizeof row, &found, err);
+  int rc = sc_sqlbuf_one(conn, &b, row, sizeof row, &found, err);
   if (rc) return rc;
   if (!found)
     return sc_error_set(err, SC_EINVAL, "location", "location: no active location \"%s\"", slug);
@@ -140,7 +128,7 @@ static int resolve_staff(PGconn *conn, const struct sc_caller *c, const char *sl
   sc_sqlbuf_bind(&b, " AND s.slug = %s", slug);
   sc_sqlbuf_bind(&b, " AND sl.location_id = %s::uuid", location_id);
   if (c->role == SC_ROLE_STAFF) sc_sqlbuf_bind(&b, " AND s.id = %s::uuid", c->staff_id);
-  int rc = one_value(conn, &b, id, 37, &found, err);
+  int rc = sc_sqlbuf_one(conn, &b, id, 37, &found, err);
   if (rc) return rc;
   if (!found)
     return sc_error_set(err, SC_EINVAL, "staff",
@@ -155,7 +143,7 @@ static int resolve_event_type(PGconn *conn, const char *slug, char id[37], long 
   int found;
   sc_sqlbuf_init(&b, "SELECT id || ' ' || duration_min FROM event_types WHERE active");
   sc_sqlbuf_bind(&b, " AND slug = %s", slug);
-  int rc = one_value(conn, &b, row, sizeof row, &found, err);
+  int rc = sc_sqlbuf_one(conn, &b, row, sizeof row, &found, err);
   if (rc) return rc;
   if (!found)
     return sc_error_set(err, SC_EINVAL, "event_type", "event_type: no active event type \"%s\"", slug);
@@ -178,7 +166,7 @@ static int check_external_busy(PGconn *conn, const char *staff_id, const char *s
   sc_sqlbuf_bind(&b, " AND ci.staff_id = %s::uuid", staff_id);
   sc_sqlbuf_bind(&b, " AND x.starts_at < %s::timestamptz", ends);
   sc_sqlbuf_bind(&b, " AND x.ends_at > %s::timestamptz LIMIT 1", starts);
-  int rc = one_value(conn, &b, dummy, sizeof dummy, &found, err);
+  int rc = sc_sqlbuf_one(conn, &b, dummy, sizeof dummy, &found, err);
   if (rc) return rc;
   if (found) {
     sc_error_set(err, SC_ECONFLICT, "starts_at",
@@ -258,7 +246,7 @@ static int insert_row(PGconn *conn, const struct sc_caller *c, const struct crea
   for (size_t i = 0; i < N_TEXT; i++) sc_sqlbuf_bind(&b, ", %s", in->texts[i]);
   sc_sqlbuf_add(&b, ") RETURNING id");
   int found;
-  int rc = one_value(conn, &b, id, 37, &found, err);
+  int rc = sc_sqlbuf_one(conn, &b, id, 37, &found, err);
   return conflict_message(rc, err);
 }
 

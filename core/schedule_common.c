@@ -191,20 +191,6 @@ int sc_sched_merged(const struct sc_sched_kind *k, json_object *row,
 
 /* ---- owner -------------------------------------------------------------- */
 
-/* First column of the first row into out; *found says whether there was one. */
-static int one_value(PGconn *conn, struct sc_sqlbuf *b, char *out, size_t n,
-                     int *found, struct sc_error *err) {
-  PGresult *r;
-  int rc = sc_sqlbuf_exec(conn, b, &r, err);
-  sc_sqlbuf_free(b);
-  if (rc) return rc;
-  *found = PQntuples(r) > 0;
-  if (*found) snprintf(out, n, "%s", PQgetvalue(r, 0, 0));
-  else if (n) *out = '\0';
-  PQclear(r);
-  return SC_OK;
-}
-
 static int slug_of(PGconn *conn, const char *table, const char *id, char out[64],
                    struct sc_error *err) {
   struct sc_sqlbuf b;
@@ -213,7 +199,7 @@ static int slug_of(PGconn *conn, const char *table, const char *id, char out[64]
   snprintf(sql, sizeof sql, "SELECT slug FROM %s WHERE true", table);
   sc_sqlbuf_init(&b, sql);
   sc_sqlbuf_bind(&b, " AND id = NULLIF(%s, '')::uuid", id);
-  return one_value(conn, &b, out, 64, &found, err);
+  return sc_sqlbuf_one(conn, &b, out, 64, &found, err);
 }
 
 /* The key's own location and staff slugs bound the rows it may write. */
@@ -249,7 +235,7 @@ static int resolve_location(PGconn *conn, const struct sc_caller *c, const char 
   sc_sqlbuf_init(&b, "SELECT id || ' ' || timezone FROM locations WHERE active");
   sc_sqlbuf_bind(&b, " AND organization_id = %s::uuid", c->org_id);
   sc_sqlbuf_bind(&b, " AND slug = %s", slug);
-  int rc = one_value(conn, &b, row, sizeof row, &found, err);
+  int rc = sc_sqlbuf_one(conn, &b, row, sizeof row, &found, err);
   if (rc) return rc;
   if (!found)
     return sc_error_set(err, SC_EINVAL, "location", "location: no active location \"%s\"", slug);
@@ -270,7 +256,7 @@ static int resolve_staff(PGconn *conn, const struct sc_caller *c, const char *sl
                  o->location_id);
   sc_sqlbuf_bind(&b, " AND s.organization_id = %s::uuid", c->org_id);
   sc_sqlbuf_bind(&b, " AND s.slug = %s", slug);
-  int rc = one_value(conn, &b, row, sizeof row, &found, err);
+  int rc = sc_sqlbuf_one(conn, &b, row, sizeof row, &found, err);
   if (rc) return rc;
   if (!found)
     return sc_error_set(err, SC_EINVAL, "staff", "staff: no active staff member \"%s\"", slug);

@@ -3,6 +3,7 @@
 */
 #include "sqlbuf.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "db.h"
@@ -41,4 +42,17 @@ int sc_sqlbuf_exec(PGconn *conn, struct sc_sqlbuf *b, PGresult **res,
                    struct sc_error *err) {
   return sc_db_exec(conn, b->sql->str, (int)b->params->len,
                     (const char *const *)b->params->pdata, res, err);
+}
+
+int sc_sqlbuf_one(PGconn *conn, struct sc_sqlbuf *b, char *out, size_t n,
+                  int *found, struct sc_error *err) {
+  PGresult *r;
+  int rc = sc_sqlbuf_exec(conn, b, &r, err);
+  sc_sqlbuf_free(b);
+  if (rc) return rc;
+  *found = PQntuples(r) > 0;
+  if (*found) snprintf(out, n, "%s", PQgetvalue(r, 0, 0));
+  else if (n) *out = '\0';
+  PQclear(r);
+  return SC_OK;
 }

@@ -25,5 +25,9 @@ void sc_sqlbuf_add(struct sc_sqlbuf *b, const char *sql);
 int sc_sqlbuf_bind(struct sc_sqlbuf *b, const char *fmt, const char *value);
 int sc_sqlbuf_exec(PGconn *conn, struct sc_sqlbuf *b, PGresult **res,
                    struct sc_error *err);
+/* Runs b and frees it; the first column of the first row goes into out
+** ("" when there is none) and *found says whether there was a row. */
+int sc_sqlbuf_one(PGconn *conn, struct sc_sqlbuf *b, char *out, size_t n,
+                  int *found, struct sc_error *err);
 
 #endif
