@@ -110,7 +110,6 @@ int32_t ghl_webhook_verify(void *instance, const struct sidecal_call_ctx *ctx,
 int32_t ghl_webhook_parse(void *instance, const struct sidecal_call_ctx *ctx,
                           const struct sidecal_webhook *wh, const struct sidecal_sink *sink,
                           struct sidecal_result *res) {
-  (void)ctx;
   struct ghl *g = instance;
   json_object *o = body_json(wh), *appt;
   char msg[SIDECAL_MESSAGE_MAX];
@@ -132,10 +131,14 @@ int32_t ghl_webhook_parse(void *instance, const struct sidecal_call_ctx *ctx,
   } else if (!strcmp(type, "AppointmentDelete")) {
     sink->deleted(sink, str_of(appt, "id"));
     rc = sidecal_ok(res);
-  } else if (ghl_report_appointment(g, appt, sink) < 0) {
-    rc = sidecal_error(res, "GHL webhook appointment has unreadable startTime or endTime");
   } else {
-    rc = sidecal_ok(res);
+    /* The appointment names only its contactId; whoever receives it next
+    ** (Cal.com) needs the client's e-mail or phone. */
+    json_object *contact = NULL;
+    rc = ghl_fetch_contact(g, ctx, str_of(appt, "contactId"), &contact, res);
+    if (rc == SIDECAL_OK && ghl_report_appointment(g, appt, contact, sink) < 0)
+      rc = sidecal_error(res, "GHL webhook appointment has unreadable startTime or endTime");
+    json_object_put(contact);
   }
   json_object_put(o);
   return rc;
