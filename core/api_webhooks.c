@@ -75,8 +75,10 @@ static void receive(struct sc_http_req *req, struct sc_http_resp *resp, const ch
     sc_http_json(resp, 200, o);
     if (out.stored) sc_sync_engine_wake(app->sync);
   } else {
-    const char *code = out.status == 401 ? "unauthorized" : out.status == 404 ? "not_found"
-                                                                           : "unavailable";
+    const char *code = out.status == 400   ? "malformed_webhook"
+                       : out.status == 401 ? "unauthorized"
+                       : out.status == 404 ? "not_found"
+                                           : "unavailable";
     sc_http_error(resp, out.status, code, NULL, "%s", out.message);
     if (out.status == 429 || out.status == 503)
       resp->extra_headers[resp->n_extra++] = strdup("Retry-After: 5");

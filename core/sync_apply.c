@@ -312,11 +312,28 @@ static int push_ours(PGconn *conn, const struct sc_sync_target *t, const struct 
                           " VALUES ($1::uuid, $2::uuid, $3::uuid, 'update')", 3, p, NULL, err);
 }
 
+/* ABI 1.2: the provider gave the event a new id (a Cal.com reschedule), so
+** the link of the old id moves to the new one; the appointment then follows
+** the event like any change, instead of a second one being imported. */
+static int follow_replacement(PGconn *conn, const struct sc_sync_target *t,
+                              const struct sidecal_event *ev, struct sc_error *err) {
+  if (!SIDECAL_EVENT_HAS(ev, replaces_external_id) || !ev->replaces_external_id ||
+      !*ev->replaces_external_id || !strcmp(ev->replaces_external_id, ev->external_id))
+    return SC_OK;
+  const char *p[4] = {t->org, t->instance_id, ev->replaces_external_id, ev->external_id};
+  return sc_db_exec(conn,
+      "UPDATE appointment_links SET external_id = $4, etag = NULL, updated_at = now()"
+      " WHERE organization_id = $1::uuid AND instance_id = $2::uuid AND external_id = $3"
+      " AND NOT EXISTS (SELECT 1 FROM appointment_links n WHERE n.organization_id = $1::uuid"
+      "  AND n.instance_id = $2::uuid AND n.external_id = $4)", 4, p, NULL, err);
+}
+
 static int apply_appointment(PGconn *conn, const struct sc_sync_target *t,
                              const struct sidecal_event *ev, struct sc_sync_counts *n,
                              struct sc_error *err) {
   struct ours o;
-  int rc = load_link(conn, t, ev->external_id, &o, err);
+  int rc = follow_replacement(conn, t, ev, err);
+  if (!rc) rc = load_link(conn, t, ev->external_id, &o, err);
   const char *mine = our_marker(ev);
   if (!rc && !o.found && mine) {
     rc = adopt(conn, t, ev, mine, err);

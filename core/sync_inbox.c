@@ -48,8 +48,10 @@ static struct sc_plugin_instance *route(const struct sc_generation *g,
                                  .request_id = "webhook-route", .cancel = &never};
   struct sidecal_result res = {.struct_size = sizeof res};
   char key[256] = "";
+  /* A body the connector cannot read a routing key from is malformed (400),
+  ** not unauthenticated: no instance, so no key, has looked at it yet. */
   if (p->desc.webhook_route(&ctx, wh, key, sizeof key, &res) != SIDECAL_OK) {
-    answer(out, 401, "%.100s: cannot route the delivery: %.300s", in->plugin, res.message);
+    answer(out, 400, "%.100s: cannot route the delivery: %.300s", in->plugin, res.message);
     return NULL;
   }
   for (size_t i = 0; i < g->n_instances; i++) {

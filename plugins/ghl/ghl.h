@@ -94,7 +94,12 @@ int32_t ghl_delete_event(void *instance, const struct sidecal_call_ctx *ctx,
 /* One GHL appointment object to a normalized event, reported to sink.
 ** Returns 1 when the sink wants no more, 0 to go on, or -1 when the object
 ** lacks an id or readable times (nothing reported). */
-int32_t ghl_report_appointment(struct ghl *g, json_object *a, const struct sidecal_sink *sink);
+int32_t ghl_report_appointment(struct ghl *g, json_object *a, json_object *contact,
+                               const struct sidecal_sink *sink);
+/* GET /contacts/{id}: the contact object into *contact (json_object_put
+** it), NULL when the id is empty or GHL no longer has that contact. */
+int32_t ghl_fetch_contact(struct ghl *g, const struct sidecal_call_ctx *ctx, const char *contact_id,
+                          json_object **contact, struct sidecal_result *res);
 
 /* ---- webhooks (ghl_webhook.c) ---- */
 int32_t ghl_webhook_route(const struct sidecal_call_ctx *ctx, const struct sidecal_webhook *wh,

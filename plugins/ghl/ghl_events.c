@@ -50,7 +50,33 @@ static int recall_marker(struct ghl *g, const char *key, char *buf, size_t size)
 
 /* ---- reading ---------------------------------------------------------- */
 
-int32_t ghl_report_appointment(struct ghl *g, json_object *a, const struct sidecal_sink *sink) {
+int32_t ghl_fetch_contact(struct ghl *g, const struct sidecal_call_ctx *ctx, const char *contact_id,
+                          json_object **contact, struct sidecal_result *res) {
+  *contact = NULL;
+  if (!contact_id || !*contact_id) return sidecal_ok(res);
+  char *esc = g_uri_escape_string(contact_id, NULL, FALSE);
+  char path[600];
+  snprintf(path, sizeof path, "/contacts/%s", esc);
+  g_free(esc);
+  struct sidecal_http_response resp;
+  uint32_t status;
+  int32_t rc = ghl_api_call(g, ctx, "GET", path, GHL_CONTACTS_VERSION, NULL, &resp, &status, res);
+  if (rc != SIDECAL_OK) return status == 404 ? sidecal_ok(res) : rc;  /* a deleted contact */
+  json_object *answer = NULL, *c;
+  rc = ghl_parse_body(&resp, path, &answer, res);
+  ghl_host->http_response_free(&resp);
+  if (rc != SIDECAL_OK) return rc;
+  /* {"contact":{...}} per the v2 docs; a bare contact object too. */
+  if (json_object_object_get_ex(answer, "contact", &c) && json_object_is_type(c, json_type_object))
+    *contact = json_object_get(c);
+  else
+    *contact = json_object_get(answer);
+  json_object_put(answer);
+  return sidecal_ok(res);
+}
+
+int32_t ghl_report_appointment(struct ghl *g, json_object *a, json_object *contact,
+                               const struct sidecal_sink *sink) {
   json_object *v;
   const char *id = str_of(a, "id");
   int64_t start, end, updated = 0;
@@ -62,9 +88,21 @@ int32_t ghl_report_appointment(struct ghl *g, json_object *a, const struct sidec
   char key[320], marker[80];
   ghl_dedupe_key(str_of(a, "calendarId"), str_of(a, "assignedUserId"), start, str_of(a, "contactId"),
                  key, sizeof key);
+  char name[300] = "";
+  if (contact && str_of(contact, "name")) {
+    snprintf(name, sizeof name, "%s", str_of(contact, "name"));
+  } else if (contact) {
+    const char *first = str_of(contact, "firstName"), *last = str_of(contact, "lastName");
+    snprintf(name, sizeof name, "%s%s%s", first ? first : "", first && last ? " " : "",
+             last ? last : "");
+  }
+  struct sidecal_attendee client = {*name ? name : NULL, contact ? str_of(contact, "email") : NULL,
+                                    contact ? str_of(contact, "phone") : NULL};
   struct sidecal_event ev = {
     .struct_size = sizeof ev,
     .status = ghl_status_to_event(str_of(a, "appointmentStatus")),
+    .n_attendees = (client.name || client.email || client.phone) ? 1 : 0,
+    .attendees = &client,
     .external_id = id,
     .etag = str_of(a, "dateUpdated"),
     .start_utc = start,
@@ -119,7 +157,7 @@ struct list_state {
 
 static int32_t list_one(struct ghl *g, json_object *a, void *data) {
   struct list_state *st = data;
-  int32_t rc = ghl_report_appointment(g, a, st->sink);
+  int32_t rc = ghl_report_appointment(g, a, NULL, st->sink);
   if (rc < 0) {
     st->skipped++;
     ghl_host->log(st->ctx->host_instance, SIDECAL_LOG_WARN,

@@ -38,15 +38,31 @@ static const char *str_of(json_object *o, const char *key) {
              ? json_object_get_string(v) : NULL;
 }
 
+static int handled_type(const char *type) {
+  return type && (!strcmp(type, "AppointmentCreate") || !strcmp(type, "AppointmentUpdate") ||
+                  !strcmp(type, "AppointmentDelete"));
+}
+
+static int32_t unhandled(const char *type, struct sidecal_result *res) {
+  char msg[SIDECAL_MESSAGE_MAX];
+  snprintf(msg, sizeof msg, "GHL webhook type \"%.100s\" is not handled (only Appointment"
+           "Create, AppointmentUpdate, AppointmentDelete)", type ? type : "");
+  return sidecal_error(res, msg);
+}
+
+/* The app-wide URL also receives every other event type the app subscribes
+** to (contacts, opportunities, ...): refused here, before anything is
+** stored, so they never fill the inbox. */
 int32_t ghl_webhook_route(const struct sidecal_call_ctx *ctx, const struct sidecal_webhook *wh,
                           char *key, size_t key_size, struct sidecal_result *res) {
   (void)ctx;
   json_object *o = body_json(wh);
   if (!o) return sidecal_error(res, "GHL webhook body is not a complete JSON object");
-  const char *loc = str_of(o, "locationId");
-  int32_t rc = loc && *loc && strlen(loc) < key_size
-                   ? (snprintf(key, key_size, "%s", loc), sidecal_ok(res))
-                   : sidecal_error(res, "GHL webhook has no locationId to route by");
+  const char *loc = str_of(o, "locationId"), *type = str_of(o, "type");
+  int32_t rc = !(loc && *loc && strlen(loc) < key_size)
+                   ? sidecal_error(res, "GHL webhook has no locationId to route by")
+               : !handled_type(type) ? unhandled(type, res)
+                                     : (snprintf(key, key_size, "%s", loc), sidecal_ok(res));
   json_object_put(o);
   return rc;
 }
@@ -110,7 +126,6 @@ int32_t ghl_webhook_verify(void *instance, const struct sidecal_call_ctx *ctx,
 int32_t ghl_webhook_parse(void *instance, const struct sidecal_call_ctx *ctx,
                           const struct sidecal_webhook *wh, const struct sidecal_sink *sink,
                           struct sidecal_result *res) {
-  (void)ctx;
   struct ghl *g = instance;
   json_object *o = body_json(wh), *appt;
   char msg[SIDECAL_MESSAGE_MAX];
@@ -121,21 +136,22 @@ int32_t ghl_webhook_parse(void *instance, const struct sidecal_call_ctx *ctx,
     snprintf(msg, sizeof msg, "GHL webhook is for location \"%.100s\", this instance serves \"%.100s\"",
              loc ? loc : "", g->location_id);
     rc = sidecal_error(res, msg);
-  } else if (!type || (strcmp(type, "AppointmentCreate") && strcmp(type, "AppointmentUpdate") &&
-                       strcmp(type, "AppointmentDelete"))) {
-    snprintf(msg, sizeof msg, "GHL webhook type \"%.100s\" is not handled (only Appointment"
-             "Create, AppointmentUpdate, AppointmentDelete)", type ? type : "");
-    rc = sidecal_error(res, msg);
+  } else if (!handled_type(type)) {
+    rc = unhandled(type, res);
   } else if (!json_object_object_get_ex(o, "appointment", &appt) ||
              !json_object_is_type(appt, json_type_object) || !str_of(appt, "id")) {
     rc = sidecal_error(res, "GHL webhook has no appointment with an id");
   } else if (!strcmp(type, "AppointmentDelete")) {
     sink->deleted(sink, str_of(appt, "id"));
     rc = sidecal_ok(res);
-  } else if (ghl_report_appointment(g, appt, sink) < 0) {
-    rc = sidecal_error(res, "GHL webhook appointment has unreadable startTime or endTime");
   } else {
-    rc = sidecal_ok(res);
+    /* The appointment names only its contactId; whoever receives it next
+    ** (Cal.com) needs the client's e-mail or phone. */
+    json_object *contact = NULL;
+    rc = ghl_fetch_contact(g, ctx, str_of(appt, "contactId"), &contact, res);
+    if (rc == SIDECAL_OK && ghl_report_appointment(g, appt, contact, sink) < 0)
+      rc = sidecal_error(res, "GHL webhook appointment has unreadable startTime or endTime");
+    json_object_put(contact);
   }
   json_object_put(o);
   return rc;

@@ -781,6 +781,11 @@ static void test_webhooks(void) {
   wh.body_len = strlen(wh.body);
   g_assert_cmpint(plugin->desc.webhook_route(&call.ctx, &wh, key, sizeof key, &call.res), ==, SIDECAL_ERROR);
   g_assert_cmpstr(call.res.message, ==, "GHL webhook has no locationId to route by");
+  wh.body = "{\"type\":\"ContactCreate\",\"locationId\":\"loc-1\"}";
+  wh.body_len = strlen(wh.body);
+  g_assert_cmpint(plugin->desc.webhook_route(&call.ctx, &wh, key, sizeof key, &call.res), ==, SIDECAL_ERROR);
+  g_assert_cmpstr(call.res.message, ==, "GHL webhook type \"ContactCreate\" is not handled (only "
+                  "AppointmentCreate, AppointmentUpdate, AppointmentDelete)");
 
   /* Signatures over the exact bytes. */
   g_assert_cmpint(wh_call(&f, 0, up.body, len, up.signature, &r, &res), ==, SIDECAL_OK);

@@ -6,6 +6,7 @@ Serves, on 127.0.0.1 with a random port, the endpoints plugins/ghl uses
   - Authorization: Bearer <access token> (401 NestJS body without / wrong /
     expired token); Version header (400 without it; the accepted value per
     endpoint; missing-Version status is a switch because it is [U]);
+  - GET /contacts/{id} ({"contact":{...}}, 404 when unknown);
   - OAuth refresh with rotation (POST /oauth/token, form-encoded): the old
     refresh token is consumed, a reused one is rejected;
   - a per-location request budget (X-RateLimit-* headers; 429 over budget);
@@ -24,7 +25,7 @@ Control endpoints live under /_fake/ (no auth, not counted):
   POST /_fake/faults  [{...}]    append faults: {match:"POST /calendars/...",
                                  status:500|429|503, retry_after:"2"|null,
                                  after_write:bool, count:1}
-  POST /_fake/seed    {appointments:[...]}  insert appointments as stored
+  POST /_fake/seed    {appointments:[...], contacts:[...]}  insert as stored
   POST /_fake/expire             expire the current access token now
   POST /_fake/webhook {type, appointment_id | appointment, with_webhook_id,
                        deliver_to}  build (and optionally POST) a signed delivery
@@ -296,6 +297,12 @@ def route(method, path, query, body, is_contacts):
     if is_contacts:
         if method == "POST" and path == "/contacts/upsert" and CONFIG["contacts_enabled"]:
             return upsert_contact(body)
+        if method == "GET" and CONFIG["contacts_enabled"]:
+            with LOCK:
+                c = STATE["contacts"].get(path[len("/contacts/"):])
+            if not c:
+                raise nest_error(404, "Contact not found", "Not Found")
+            return 200, {"contact": dict(c)}
         raise nest_error(404, "Cannot %s %s" % (method, path), "Not Found")
     if method == "GET" and path == "/calendars/events":
         return list_events(query)
@@ -504,6 +511,10 @@ def control(method, path, raw, headers):
                 a.setdefault("dateAdded", iso(now_ms()))
                 a.setdefault("dateUpdated", a["dateAdded"])
                 STATE["appointments"][a["id"]] = a
+            for c in (body or {}).get("contacts", []):
+                c = dict(c)
+                c.setdefault("id", new_id())
+                STATE["contacts"][c["id"]] = c
             return 200, {"appointments": len(STATE["appointments"])}
         if path == "/_fake/token" and method == "POST":
             return 200, {"access_token": issue_access_token()}
