@@ -138,6 +138,12 @@ static char *taken(const GDate *d) {
   return g_string_free(out, FALSE);
 }
 
+static void assert_taken(const GDate *d, const char *want) {
+  char *got = taken(d);
+  g_assert_cmpstr(got, ==, want);
+  g_free(got);
+}
+
 /* Waits (bounded) until taken(d) is want; fails with the last answer. */
 static void wait_taken(const GDate *d, const char *want) {
   char *got = NULL;
@@ -301,7 +307,7 @@ static char *wait_body_has(const char *path, const char *needle) {
 ** on the server frees them again. */
 static void test_phone_event_blocks_then_delete_frees(void) {
   NEED_SERVER();
-  g_assert_cmpstr(taken(&monday), ==, "");
+  assert_taken(&monday, "");
   char *ev = vevent("phone-1@example.com", &monday, 10, 0, 11, 0, NULL);
   g_assert_cmpint(phone_put("/alice/calendar/phone-1.ics", ev), ==, 201);
   wait_taken(&monday, "10:00 10:30");
@@ -336,7 +342,7 @@ static void test_booking_reschedule_cancel_propagate(void) {
   g_assert_nonnull(strstr(body, "BEGIN:VTIMEZONE"));
   g_assert_nonnull(strstr(body, marker));
   g_assert_null(strstr(body, "ATTENDEE"));
-  g_assert_cmpstr(taken(&tue), ==, "14:00");
+  assert_taken(&tue, "14:00");
 
   /* Reschedule: the same resource moves. */
   char *etag1 = etag_of(id);
@@ -346,7 +352,7 @@ static void test_booking_reschedule_cancel_propagate(void) {
   body = wait_body_has(path, dtstart2);
   g_assert_null(strstr(body, dtstart));
   g_free(link_of(id, etag1));
-  g_assert_cmpstr(taken(&tue), ==, "15:00");
+  assert_taken(&tue, "15:00");
   /* Polls see our own event: an echo, never external busy time. */
   int syncs = count_in_log("event=synced instance=" ALICE_INST);
   for (int i = 0; i < WAIT_S * 10 && count_in_log("event=synced instance=" ALICE_INST) < syncs + 2; i++)
@@ -370,7 +376,7 @@ static void test_booking_reschedule_cancel_propagate(void) {
     if (st != 404) g_usleep(100 * 1000);
   }
   g_assert_cmpint(st, ==, 404);
-  g_assert_cmpstr(taken(&tue), ==, "");
+  assert_taken(&tue, "");
   char *q = g_strdup_printf("SELECT 1 FROM appointment_links WHERE appointment_id = '%s'", id);
   for (int i = 0; i < WAIT_S * 10; i++) {
     char *v = sql(q);
@@ -536,7 +542,7 @@ static void test_weekly_series_across_dst(void) {
       "RECURRENCE-ID;TZID=America/New_York:%sT100000\n"
       "DTSTART;TZID=America/New_York:%sT140000\nDTEND;TZID=America/New_York:%sT150000\n"
       "SUMMARY:Standup (moved)\nEND:VEVENT\n", d0, d0, d2, d3, d3, d3);
-  for (int i = 0; i < 6; i++) g_assert_cmpstr(taken(&dst_mondays[i]), ==, "");
+  for (int i = 0; i < 6; i++) assert_taken(&dst_mondays[i], "");
   g_assert_cmpint(phone_put("/alice/calendar/weekly.ics", ics), ==, 201);
   static const char *const want[6] = {"10:00 10:30", "10:00 10:30", "", "14:00 14:30",
                                       "10:00 10:30", ""};
