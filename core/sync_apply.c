@@ -328,7 +328,11 @@ static int conflict_rule(PGconn *conn, const struct sc_sync_target *t, const str
   if (ev->last_modified_utc == 0 || ev->last_modified_utc > o->updated)
     return apply_theirs(conn, t, o, ev, n, err);
   if (ev->last_modified_utc < o->updated) return push_ours(conn, t, o, ev, n, err);
-  return record_conflict(conn, t, o, ev, n, err);
+  /* The link takes the etag of the version now on record, so a keep-ours
+  ** resolution can overwrite it instead of meeting 412 again. */
+  int rc = record_conflict(conn, t, o, ev, n, err);
+  if (!rc && ev->etag && *ev->etag) rc = set_etag(conn, t, ev->external_id, ev->etag, err);
+  return rc;
 }
 
 static int apply_appointment(PGconn *conn, const struct sc_sync_target *t,
