@@ -304,10 +304,15 @@ static int record_conflict(PGconn *conn, const struct sc_sync_target *t, const s
   return SC_OK;
 }
 
+/* Ours wins: the push must overwrite the version just seen, so the link
+** takes its etag (with the old one an If-Match write would only 412). */
 static int push_ours(PGconn *conn, const struct sc_sync_target *t, const struct ours *o,
-                     struct sc_sync_counts *n, struct sc_error *err) {
+                     const struct sidecal_event *ev, struct sc_sync_counts *n,
+                     struct sc_error *err) {
   const char *p[3] = {t->org, t->instance_id, o->id};
   n->pushed_back++;
+  int rc = ev->etag && *ev->etag ? set_etag(conn, t, ev->external_id, ev->etag, err) : SC_OK;
+  if (rc) return rc;
   return sc_db_exec(conn, "INSERT INTO sync_jobs (organization_id, instance_id, appointment_id, kind)"
                           " VALUES ($1::uuid, $2::uuid, $3::uuid, 'update')", 3, p, NULL, err);
 }
@@ -328,6 +333,24 @@ static int follow_replacement(PGconn *conn, const struct sc_sync_target *t,
       "  AND n.instance_id = $2::uuid AND n.external_id = $4)", 4, p, NULL, err);
 }
 
+/* A linked event whose version differs from the one we hold. */
+static int conflict_rule(PGconn *conn, const struct sc_sync_target *t, const struct ours *o,
+                         const struct sidecal_event *ev, struct sc_sync_counts *n,
+                         struct sc_error *err) {
+  if (same_content(o, ev)) {
+    n->unchanged++;
+    return ev->etag ? set_etag(conn, t, ev->external_id, ev->etag, err) : SC_OK;
+  }
+  if (ev->last_modified_utc == 0 || ev->last_modified_utc > o->updated)
+    return apply_theirs(conn, t, o, ev, n, err);
+  if (ev->last_modified_utc < o->updated) return push_ours(conn, t, o, ev, n, err);
+  /* The link takes the etag of the version now on record, so a keep-ours
+  ** resolution can overwrite it instead of meeting 412 again. */
+  int rc = record_conflict(conn, t, o, ev, n, err);
+  if (!rc && ev->etag && *ev->etag) rc = set_etag(conn, t, ev->external_id, ev->etag, err);
+  return rc;
+}
+
 static int apply_appointment(PGconn *conn, const struct sc_sync_target *t,
                              const struct sidecal_event *ev, struct sc_sync_counts *n,
                              struct sc_error *err) {
@@ -345,14 +368,16 @@ static int apply_appointment(PGconn *conn, const struct sc_sync_target *t,
     n->echoes++;
     return SC_OK;
   }
-  if (same_content(&o, ev)) {
-    n->unchanged++;
-    return ev->etag ? set_etag(conn, t, ev->external_id, ev->etag, err) : SC_OK;
-  }
-  if (ev->last_modified_utc == 0 || ev->last_modified_utc > o.updated)
-    return apply_theirs(conn, t, &o, ev, n, err);
-  if (ev->last_modified_utc < o.updated) return push_ours(conn, t, &o, n, err);
-  return record_conflict(conn, t, &o, ev, n, err);
+  return conflict_rule(conn, t, &o, ev, n, err);
+}
+
+int sc_sync_apply_refetched(PGconn *conn, const struct sc_sync_target *t,
+                            const struct sidecal_event *ev, struct sc_sync_counts *n,
+                            struct sc_error *err) {
+  struct ours o;
+  int rc = load_link(conn, t, ev->external_id, &o, err);
+  if (rc || !o.found) return rc;
+  return conflict_rule(conn, t, &o, ev, n, err);
 }
 
 int sc_sync_apply_event(PGconn *conn, const struct sc_sync_target *t,

@@ -56,6 +56,14 @@ int sc_sync_target_load(PGconn *conn, const char *name, struct sc_sync_target *t
 int sc_sync_apply_event(PGconn *conn, const struct sc_sync_target *t,
                         const struct sidecal_event *ev, struct sc_sync_counts *n,
                         struct sc_error *err);
+/* An event re-read after our If-Match write was refused (412), for any
+** scope: its link's conflict rule as above (same content → the link takes
+** the new etag; newer provider → applied; newer ours → pushed back over
+** the new etag; equal → a sync_conflicts row, the link taking the new
+** etag so that a keep-ours resolution can overwrite). No link: nothing. */
+int sc_sync_apply_refetched(PGconn *conn, const struct sc_sync_target *t,
+                            const struct sidecal_event *ev, struct sc_sync_counts *n,
+                            struct sc_error *err);
 int sc_sync_apply_deleted(PGconn *conn, const struct sc_sync_target *t,
                           const char *external_id, struct sc_sync_counts *n,
                           struct sc_error *err);

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "registry.h"
+#include "sync_apply.h"
 #include "sync_auth.h"
 #include "sync_health.h"
 
@@ -172,6 +173,16 @@ struct finder {
   const char *marker;
   int found;
   char ext_id[256], etag[256];
+  /* the event as the provider holds it, for the conflict rule after a 412 */
+  int64_t start, end, last_modified;
+  uint32_t status;
+  char title[512];
+};
+
+/* The provider's version after an update met 412 (found: re-read). */
+struct refetch {
+  int found;
+  struct finder f;
 };
 
 static int32_t find_event(const struct sidecal_sink *s, const struct sidecal_event *ev) {
@@ -180,6 +191,11 @@ static int32_t find_event(const struct sidecal_sink *s, const struct sidecal_eve
   f->found = 1;
   snprintf(f->ext_id, sizeof f->ext_id, "%s", ev->external_id ? ev->external_id : "");
   snprintf(f->etag, sizeof f->etag, "%s", ev->etag ? ev->etag : "");
+  snprintf(f->title, sizeof f->title, "%s", ev->title ? ev->title : "");
+  f->start = ev->start_utc;
+  f->end = ev->end_utc;
+  f->status = ev->status;
+  f->last_modified = ev->last_modified_utc;
   return 1;
 }
 static int32_t find_deleted(const struct sidecal_sink *s, const char *id) {
@@ -269,14 +285,32 @@ static int32_t write_once(struct sc_plugin_instance *inst, const struct job *j,
   return rc;
 }
 
+/* An update refused with 412: read the provider's version (marker lookup
+** around the appointment) so the conflict rule can decide, instead of
+** retrying with an etag that can never match again. */
+static void refetch(struct sc_plugin_instance *inst, const struct job *j,
+                    const struct target *t, struct refetch *rf) {
+  if (!t->hold || !t->ext_id || !(inst->plugin->desc.capabilities & SIDECAL_CAP_READ_EVENTS))
+    return;
+  char marker[64];
+  snprintf(marker, sizeof marker, "sidecal:%s", j->appt);
+  struct sidecal_result res = {.struct_size = sizeof res};
+  if (lookup_marker(inst, t, marker, deadline(j), &rf->f, &res) == SIDECAL_OK && rf->f.found &&
+      !strcmp(rf->f.ext_id, t->ext_id))
+    rf->found = 1;
+}
+
 static void push(struct sc_db_pool *pool, struct sc_plugin_instance *inst, const struct job *j,
-                 const struct target *t, struct push *p) {
+                 const struct target *t, struct push *p, struct refetch *rf) {
   if (!(inst->plugin->desc.capabilities & SIDECAL_CAP_WRITE_EVENTS)) {
     p->action = "skip";
     sidecal_ok(&p->res);
     return;
   }
-  if (write_once(inst, j, t, p) != SIDECAL_UNAUTHORIZED) return;
+  int32_t rc = write_once(inst, j, t, p);
+  if (rc == SIDECAL_CONFLICT) refetch(inst, j, t, rf);
+  if (rf->found) p->action = "update+conflict-rule";
+  if (rc != SIDECAL_UNAUTHORIZED) return;
   struct sidecal_result rr = {.struct_size = sizeof rr};
   if (sc_sync_refresh(pool, inst, &rr) != SIDECAL_OK) {
     p->reauth = 1;
@@ -309,14 +343,35 @@ static int save_link(PGconn *conn, const struct job *j, const struct push *p,
       5, q, NULL, err);
 }
 
+/* The re-read version through the conflict rule, in the finishing
+** transaction; the job is then settled (a push-back is a new job). */
+static int apply_refetched(PGconn *conn, const char *instance, const struct refetch *rf,
+                           struct sc_error *err) {
+  struct sc_sync_target t;
+  int rc = sc_sync_target_load(conn, instance, &t, err);
+  if (rc) return rc;
+  const struct finder *f = &rf->f;
+  struct sidecal_event ev = {
+    .struct_size = sizeof ev, .external_id = f->ext_id, .etag = *f->etag ? f->etag : NULL,
+    .status = f->status, .start_utc = f->start, .end_utc = f->end, .title = f->title,
+    .last_modified_utc = f->last_modified, .marker = f->marker};
+  struct sc_sync_counts n = {0};
+  return sc_sync_apply_refetched(conn, &t, &ev, &n, err);
+}
+
 static int finish(PGconn *conn, const struct opts *o, const struct job *j, const struct push *p,
+                  const char *instance, const struct refetch *rf,
                   enum sc_outbox_outcome *outcome, struct sc_error *err) {
   char id[24], delay[24];
   snprintf(id, sizeof id, "%lld", (long long)j->id);
   int code = p->res.code;
   int rc = SC_OK;
   const char *state;
-  if (code == SIDECAL_OK) {
+  if (code == SIDECAL_CONFLICT && rf->found) {
+    state = "done";
+    *outcome = SC_OUTBOX_DONE;
+    rc = apply_refetched(conn, instance, rf, err);
+  } else if (code == SIDECAL_OK) {
     state = "done";
     *outcome = SC_OUTBOX_DONE;
     rc = save_link(conn, j, p, err);
@@ -341,8 +396,8 @@ static int finish(PGconn *conn, const struct opts *o, const struct job *j, const
         6, q, NULL, err);
   if (!rc && strcmp(p->action ? p->action : "", "skip") && strcmp(p->action ? p->action : "", "none"))
     rc = sc_sync_health_record(conn, j->org, j->instance_id,
-                               code == SIDECAL_OK ? SC_HEALTH_OK
-                               : p->reauth        ? SC_HEALTH_REAUTH
+                               *outcome == SC_OUTBOX_DONE ? SC_HEALTH_OK
+                               : p->reauth                ? SC_HEALTH_REAUTH
                                                   : SC_HEALTH_FAILED,
                                p->res.message, -1, err);
   return rc;
@@ -357,11 +412,11 @@ static void no_call(struct push *p, int32_t code, const char *fmt, const char *a
 }
 
 static void run_job(struct sc_db_pool *pool, struct sc_registry *reg, const struct job *j,
-                    const struct target *t, struct push *p) {
+                    const struct target *t, struct push *p, struct refetch *rf) {
   struct sc_generation *gen = sc_registry_acquire(reg);
   struct sc_plugin_instance *inst = sc_generation_instance(gen, t->instance);
   if (inst) {
-    push(pool, inst, j, t, p);
+    push(pool, inst, j, t, p, rf);
   } else {
     const struct sc_gen_instance *e = sc_generation_instance_entry(gen, t->instance);
     if (e && e->error) no_call(p, SIDECAL_RETRY, "%s", e->error);
@@ -397,10 +452,11 @@ int sc_outbox_run_once(struct sc_db_pool *pool, struct sc_registry *reg,
   if (rc || !found) return rc;
   if (job_id) *job_id = j.id;
   struct push p = {.res = {.struct_size = sizeof p.res}};
-  run_job(pool, reg, &j, &t, &p);
+  struct refetch rf = {0};
+  run_job(pool, reg, &j, &t, &p, &rf);
   c = sc_db_acquire(pool);
   rc = txn(c, err);
-  if (!rc) rc = end_txn(c, finish(c, &o, &j, &p, outcome, err), err);
+  if (!rc) rc = end_txn(c, finish(c, &o, &j, &p, t.instance, &rf, outcome, err), err);
   sc_db_release(pool, c);
   static const char *const names[] = {"idle", "done", "retry", "dead"};
   if (*outcome == SC_OUTBOX_DONE)

@@ -6,8 +6,9 @@
 ** pushed with links recorded, 500s then success, 429 Retry-After honoured,
 ** 500-after-write creating no duplicate, dead letters after N attempts and
 ** manual retry, permanent errors, 401 → refresh → success, refresh failure
-** → NEEDS_REAUTH, per-pair ordering, an instance that is not loaded, and
-** two worker pools (two daemons) sharing 60 jobs with none run twice.
+** → NEEDS_REAUTH, per-pair ordering, an instance that is not loaded,
+** two worker pools (two daemons) sharing 60 jobs with none run twice, and
+** an update refused with 412 going through the conflict rule.
 */
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -366,6 +367,87 @@ static int ctl(struct fx *f, const char *a1, const char *a2, char **out, char **
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* The provider's copy edited behind our back: start moved an hour, a new
+** etag and title, and `modified` as given. */
+static void provider_edit(struct fx *f, const char *ext, const char *etag, int64_t modified) {
+  json_object *st = provider_of(f->state), *events, *e;
+  g_assert_true(json_object_object_get_ex(st, "events", &events));
+  g_assert_true(json_object_object_get_ex(events, ext, &e));
+  json_object_object_add(e, "start", json_object_new_int64(1796140800)); /* 2026-12-01T16:00Z */
+  json_object_object_add(e, "end", json_object_new_int64(1796142600));
+  json_object_object_add(e, "title", json_object_new_string("Moved at the provider"));
+  json_object_object_add(e, "etag", json_object_new_string(etag));
+  json_object_object_add(e, "modified", json_object_new_int64(modified));
+  g_assert_cmpint(json_object_to_file(f->state, st), ==, 0);
+  json_object_put(st);
+}
+
+/* An update meeting 412 re-reads the provider's version and runs the
+** conflict rule: theirs newer → applied; ours newer → pushed back over the
+** etag just read; equal seconds → a sync_conflicts row, nothing applied.
+** In each case the job is settled at once, not retried with a stale etag. */
+static void test_update_412_runs_conflict_rule(void) {
+  struct fx f;
+  fx_init(&f);
+  char *id = make_appt(&f, "2026-12-01T15:00:00Z", 1);
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_DONE);
+  char *ext = q(&f, "SELECT external_id FROM appointment_links");
+  char *last_job = g_strdup_printf("SELECT state || ' ' || attempts FROM sync_jobs"
+                                   " WHERE appointment_id = '%s' ORDER BY id DESC LIMIT 1", id);
+
+  /* Theirs newer. */
+  provider_edit(&f, ext, "phone-1", 4102444800); /* 2100-01-01 */
+  patch_appt(&f, id, "{\"title\": \"Ours\"}");
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_DONE);
+  assert_q(&f, last_job, "done 1");
+  assert_q(&f, "SELECT sc_utc(starts_at) || ' ' || title FROM appointments",
+           "2026-12-01T16:00:00Z Moved at the provider");
+  assert_q(&f, "SELECT etag FROM appointment_links", "phone-1");
+  assert_q(&f, "SELECT status || ' ' || error_count FROM sync_status", "HEALTHY 0");
+
+  /* Ours newer: a new job overwrites the provider's version. */
+  provider_edit(&f, ext, "phone-2", 1000);
+  patch_appt(&f, id, "{\"title\": \"Ours again\"}");
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_DONE);
+  assert_q(&f, "SELECT etag FROM appointment_links", "phone-2");
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_DONE);
+  assert_q(&f, last_job, "done 1");
+  char *title = event_field(&f, ext, "title");
+  g_assert_cmpstr(title, ==, "Ours again");
+  g_free(title);
+  char *etag = event_field(&f, ext, "etag");
+  char *link_etag = q(&f, "SELECT etag FROM appointment_links");
+  g_assert_cmpstr(link_etag, ==, etag);
+  g_free(etag), g_free(link_etag);
+
+  /* Same second: a conflict row, nothing applied on either side. */
+  patch_appt(&f, id, "{\"title\": \"Ours third\"}");
+  char *secs = q(&f, "SELECT floor(extract(epoch FROM updated_at))::bigint FROM appointments");
+  provider_edit(&f, ext, "phone-3", g_ascii_strtoll(secs, NULL, 10));
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_DONE);
+  assert_q(&f, last_job, "done 1");
+  assert_q(&f, "SELECT count(*) FROM sync_jobs WHERE state <> 'done'", "0");
+  assert_q(&f, "SELECT diff->'title'->>'ours' || ' / ' || (diff->'title'->>'theirs')"
+               " FROM sync_conflicts WHERE resolved_at IS NULL",
+           "Ours third / Moved at the provider");
+  assert_q(&f, "SELECT title FROM appointments", "Ours third");
+  assert_q(&f, "SELECT etag FROM appointment_links", "phone-3");
+  title = event_field(&f, ext, "title");
+  g_assert_cmpstr(title, ==, "Moved at the provider");
+  g_free(title);
+  /* Keeping ours (the job the resolve route inserts) now overwrites. */
+  g_free(q(&f, "INSERT INTO sync_jobs (organization_id, instance_id, appointment_id, kind)"
+               " SELECT organization_id, instance_id, appointment_id, 'update'"
+               " FROM appointment_links RETURNING id"));
+  g_assert_cmpint(run(&f, &fast), ==, SC_OUTBOX_DONE);
+  title = event_field(&f, ext, "title");
+  g_assert_cmpstr(title, ==, "Ours third");
+  g_free(title);
+  assert_q(&f, "SELECT count(*) FROM sync_conflicts", "1");
+  g_free(secs), g_free(last_job), g_free(ext), g_free(id);
+  fx_free(&f);
+}
+
 static void test_jobs_cli(void) {
   struct fx f;
   fx_init(&f);
@@ -425,5 +507,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/sync_outbox/enqueue_scope", test_enqueue_scope);
   g_test_add_func("/sync_outbox/two_daemons_share_jobs_once", test_two_daemons_share_jobs_once);
   g_test_add_func("/sync_outbox/jobs_cli", test_jobs_cli);
+  g_test_add_func("/sync_outbox/update_412_runs_conflict_rule", test_update_412_runs_conflict_rule);
   return g_test_run();
 }
