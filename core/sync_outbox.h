@@ -90,5 +90,7 @@ void sc_outbox_stop(struct sc_outbox *ob);
 
 /* sidecalctl jobs [--dead] | jobs retry ID (core/sync_jobs_ctl.c) */
 int sc_cmd_jobs(int argc, char **argv);
+/* sidecalctl sync-status: health per instance (core/sync_status_ctl.c) */
+int sc_cmd_sync_status(int argc, char **argv);
 
 #endif
