@@ -67,13 +67,15 @@ static void receive(struct sc_http_req *req, struct sc_http_resp *resp, const ch
                              .n_headers = c.headers->len, .body = req->body,
                              .body_len = req->body_len, .query = c.query->len ? c.query->str : NULL};
   struct sc_webhook_out out;
-  sc_inbox_receive(app->pool, app->registry, &in, &out);
+  struct sc_sync_engine *engine = __atomic_load_n(&app->sync, __ATOMIC_ACQUIRE);
+  sc_inbox_receive(app->pool, app->registry, engine ? sc_sync_engine_ingest(engine) : NULL, &in,
+                   &out);
   if (out.status == 200) {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "status", json_object_new_string(
         out.stored ? "accepted" : out.duplicate ? "duplicate" : "dropped"));
     sc_http_json(resp, 200, o);
-    if (out.stored) sc_sync_engine_wake(app->sync);
+    if (out.stored) sc_sync_engine_wake(engine);
   } else {
     const char *code = out.status == 400   ? "malformed_webhook"
                        : out.status == 401 ? "unauthorized"

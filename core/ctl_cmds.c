@@ -25,6 +25,8 @@ static const struct sc_cmd commands[] = {
   /* -- commands -- */
   {"jobs", "jobs [--dead] | jobs retry ID  list outbox sync jobs (not done, or dead letters); "
    "make a job due now", sc_cmd_jobs},
+  {"sync-status", "sync-status  sync health per connector instance (NEEDS_REAUTH shows here)",
+   sc_cmd_sync_status},
   {"key", "key create --org SLUG --role ROLE [--location SLUG] [--staff SLUG] "
    "[--expires DATE] [--label TEXT] | key create --platform-admin [--label TEXT] | "
    "key list [--org SLUG] | key revoke ID  manage API keys", sc_cmd_key},

@@ -14,6 +14,7 @@
 #include "registry.h"
 #include "sync_enqueue.h"
 #include "sync_inbox.h"
+#include "sync_ingest.h"
 
 /* Deliveries applied per transaction by an inbox worker. */
 #define SC_SYNC_INBOX_BATCH 64
@@ -23,6 +24,7 @@ struct sc_sync_engine {
   struct sc_registry *reg;
   struct sc_sync_engine_options o;
   struct sc_outbox *outbox;
+  struct sc_ingest *ingest;
   pthread_t *threads;
   int n_threads;
   pthread_mutex_t lock;
@@ -136,6 +138,7 @@ int sc_sync_engine_start(struct sc_db_pool *pool, struct sc_registry *reg,
   pthread_mutex_init(&e->lock, NULL);
   pthread_cond_init(&e->cond, NULL);
   int rc = sc_outbox_start(pool, reg, &e->o.outbox, &e->outbox, err);
+  if (!rc) rc = sc_ingest_start(pool, &e->ingest, err);
   e->threads = calloc((size_t)inbox + 1, sizeof *e->threads);
   for (int i = 0; !rc && e->threads && i <= inbox; i++) {
     if (pthread_create(&e->threads[i], NULL, i == inbox ? sched_loop : inbox_loop, e)) {
@@ -162,6 +165,8 @@ void sc_sync_engine_wake(struct sc_sync_engine *e) {
   pthread_mutex_unlock(&e->lock);
 }
 
+struct sc_ingest *sc_sync_engine_ingest(struct sc_sync_engine *e) { return e->ingest; }
+
 void sc_sync_engine_stop(struct sc_sync_engine *e) {
   if (!e) return;
   pthread_mutex_lock(&e->lock);
@@ -170,6 +175,7 @@ void sc_sync_engine_stop(struct sc_sync_engine *e) {
   pthread_mutex_unlock(&e->lock);
   for (int i = 0; i < e->n_threads; i++) pthread_join(e->threads[i], NULL);
   sc_outbox_stop(e->outbox);
+  sc_ingest_stop(e->ingest);
   free(e->threads);
   pthread_mutex_destroy(&e->lock);
   pthread_cond_destroy(&e->cond);

@@ -1,6 +1,7 @@
 /*
 ** The sync engine as the daemon runs it: outbox workers (sync_outbox.h),
-** inbox workers (sync_inbox.h) and one scheduler thread (sync_scheduler.h),
+** inbox workers (sync_inbox.h), the webhook ingest writer (sync_ingest.h)
+** and one scheduler thread (sync_scheduler.h),
 ** all on the application pool and the registry's current generation.
 **
 ** Contract:
@@ -43,6 +44,8 @@ int sc_sync_engine_start(struct sc_db_pool *pool, struct sc_registry *reg,
                          const struct sc_sync_engine_options *opts,
                          struct sc_sync_engine **out, struct sc_error *err);
 void sc_sync_engine_wake(struct sc_sync_engine *e);
+/* The webhook intake's group-commit writer (core/sync_ingest.h). */
+struct sc_ingest *sc_sync_engine_ingest(struct sc_sync_engine *e);
 void sc_sync_engine_stop(struct sc_sync_engine *e);
 
 #endif

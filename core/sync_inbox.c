@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "registry.h"
+#include "sync_ingest.h"
 #include "sync_sink.h"
 
 static const struct sc_tenant platform = {.org_id = "", .platform_admin = 1};
@@ -92,13 +93,19 @@ static char *headers_json(const struct sc_webhook_in *in) {
   return s;
 }
 
-static int store(struct sc_db_pool *pool, const struct sc_webhook_in *in, const char *instance,
-                 struct sc_webhook_out *out, struct sc_error *err) {
+static int store(struct sc_db_pool *pool, struct sc_ingest *ingest, const struct sc_webhook_in *in,
+                 const char *instance, struct sc_webhook_out *out, struct sc_error *err) {
   char *hash = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)in->body,
                                            in->body_len);
   char *dedupe = g_strdup_printf("sha256:%s", hash);
   char *hdrs = headers_json(in);
   char *b64 = g_base64_encode((const guchar *)in->body, in->body_len);
+  if (ingest) {
+    struct sc_ingest_item item = {instance, dedupe, hdrs, b64, in->query};
+    int rc = sc_ingest_submit(ingest, &item, &out->stored, &out->duplicate, err);
+    g_free(hash), g_free(dedupe), g_free(hdrs), g_free(b64);
+    return rc;
+  }
   const char *p[5] = {instance, dedupe, hdrs, b64, in->query};
   PGconn *c = sc_db_acquire(pool);
   PGresult *r = NULL;
@@ -124,7 +131,7 @@ static int store(struct sc_db_pool *pool, const struct sc_webhook_in *in, const 
   return rc;
 }
 
-void sc_inbox_receive(struct sc_db_pool *pool, struct sc_registry *reg,
+void sc_inbox_receive(struct sc_db_pool *pool, struct sc_registry *reg, struct sc_ingest *ingest,
                       const struct sc_webhook_in *in, struct sc_webhook_out *out) {
   memset(out, 0, sizeof *out);
   struct sidecal_webhook wh = {.struct_size = sizeof wh, .n_headers = (uint32_t)in->n_headers,
@@ -144,7 +151,7 @@ void sc_inbox_receive(struct sc_db_pool *pool, struct sc_registry *reg,
       answer(out, 401, "%.200s: signature verification failed: %.250s", inst->name, call.res.message);
     } else {
       struct sc_error err;
-      if (store(pool, in, inst->name, out, &err)) {
+      if (store(pool, ingest, in, inst->name, out, &err)) {
         answer(out, retries_on_429(in->plugin) ? 429 : 503,
                "%.200s: the inbox cannot take the delivery now: %.250s", inst->name, err.message);
       } else {

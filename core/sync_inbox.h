@@ -57,7 +57,10 @@ struct sc_webhook_out {
   char message[512];      /* for the response body and the log */
 };
 
-void sc_inbox_receive(struct sc_db_pool *pool, struct sc_registry *reg,
+/* ingest: the daemon's group-commit writer (core/sync_ingest.h), or NULL
+** to commit this delivery in a transaction of its own. */
+struct sc_ingest;
+void sc_inbox_receive(struct sc_db_pool *pool, struct sc_registry *reg, struct sc_ingest *ingest,
                       const struct sc_webhook_in *in, struct sc_webhook_out *out);
 
 enum sc_inbox_outcome {

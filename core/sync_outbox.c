@@ -385,6 +385,7 @@ static int finish(PGconn *conn, const struct opts *o, const struct job *j, const
   snprintf(delay, sizeof delay, "%lld",
            (long long)(*outcome == SC_OUTBOX_RETRY ? backoff_ms(o, j->attempts, p->res.retry_after_ms) : 0));
   const char *q[6] = {j->org, id, state, code == SIDECAL_OK ? NULL : p->res.message, delay, o->holder};
+  PGresult *r = NULL;
   if (!rc)
     rc = sc_db_exec(conn,
         "UPDATE sync_jobs SET state = $3::sync_job_state, last_error = $4, locked_by = NULL,"
@@ -393,7 +394,15 @@ static int finish(PGconn *conn, const struct opts *o, const struct job *j, const
         " done_at = CASE WHEN $3 = 'done' THEN now() END,"
         " dead_at = CASE WHEN $3 = 'dead' THEN now() END"
         " WHERE organization_id = $1::uuid AND id = $2::bigint AND locked_by = $6",
-        6, q, NULL, err);
+        6, q, &r, err);
+  if (!rc && atoi(PQcmdTuples(r)) == 0) {
+    /* Our lease lapsed and another worker took the job: its outcome counts.
+    ** A link we saved stays: it names the event we really wrote. */
+    *outcome = SC_OUTBOX_LOST;
+    PQclear(r);
+    return SC_OK;
+  }
+  PQclear(r);
   if (!rc && strcmp(p->action ? p->action : "", "skip") && strcmp(p->action ? p->action : "", "none"))
     rc = sc_sync_health_record(conn, j->org, j->instance_id,
                                *outcome == SC_OUTBOX_DONE ? SC_HEALTH_OK
@@ -458,7 +467,7 @@ int sc_outbox_run_once(struct sc_db_pool *pool, struct sc_registry *reg,
   rc = txn(c, err);
   if (!rc) rc = end_txn(c, finish(c, &o, &j, &p, t.instance, &rf, outcome, err), err);
   sc_db_release(pool, c);
-  static const char *const names[] = {"idle", "done", "retry", "dead"};
+  static const char *const names[] = {"idle", "done", "retry", "dead", "lost_lease"};
   if (*outcome == SC_OUTBOX_DONE)
     sc_log_info("event=job_done job=%lld instance=%s appointment=%s action=%s attempts=%d",
                 (long long)j.id, t.instance, j.appt, p.action, j.attempts);
@@ -491,10 +500,17 @@ int sc_outbox_retry(PGconn *conn, int64_t id, struct sc_error *err) {
 
 /* ---- worker threads --------------------------------------------------- */
 
+struct worker_slot {
+  struct sc_outbox *ob;
+  struct sc_outbox_options opts;
+  char holder[160];   /* "<daemon holder>/w<N>": a stale finish is detected */
+};
+
 struct sc_outbox {
   struct sc_db_pool *pool;
   struct sc_registry *reg;
   struct sc_outbox_options opts;
+  struct worker_slot *slots;
   char holder[128];
   pthread_t *threads;
   int n;
@@ -505,7 +521,8 @@ struct sc_outbox {
 };
 
 static void *worker(void *arg) {
-  struct sc_outbox *ob = arg;
+  struct worker_slot *slot = arg;
+  struct sc_outbox *ob = slot->ob;
   for (;;) {
     pthread_mutex_lock(&ob->lock);
     int stop = ob->stop;
@@ -514,7 +531,7 @@ static void *worker(void *arg) {
     if (stop) break;
     enum sc_outbox_outcome out = SC_OUTBOX_IDLE;
     struct sc_error err;
-    int rc = sc_outbox_run_once(ob->pool, ob->reg, &ob->opts, &out, NULL, &err);
+    int rc = sc_outbox_run_once(ob->pool, ob->reg, &slot->opts, &out, NULL, &err);
     if (rc) sc_log_error("event=outbox_error error=\"%s\"", err.message);
     if (!rc && out != SC_OUTBOX_IDLE) continue;
     pthread_mutex_lock(&ob->lock);
@@ -546,8 +563,14 @@ int sc_outbox_start(struct sc_db_pool *pool, struct sc_registry *reg,
   pthread_mutex_init(&ob->lock, NULL);
   pthread_cond_init(&ob->cond, NULL);
   ob->threads = calloc((size_t)o.workers, sizeof *ob->threads);
-  for (int i = 0; ob->threads && i < o.workers; i++) {
-    if (pthread_create(&ob->threads[i], NULL, worker, ob)) break;
+  ob->slots = calloc((size_t)o.workers, sizeof *ob->slots);
+  for (int i = 0; ob->threads && ob->slots && i < o.workers; i++) {
+    struct worker_slot *s = &ob->slots[i];
+    s->ob = ob;
+    s->opts = ob->opts;
+    snprintf(s->holder, sizeof s->holder, "%s/w%d", ob->holder, i);
+    s->opts.holder = s->holder;
+    if (pthread_create(&ob->threads[i], NULL, worker, s)) break;
     ob->n++;
   }
   if (ob->n != o.workers) {
@@ -574,6 +597,7 @@ void sc_outbox_stop(struct sc_outbox *ob) {
   pthread_mutex_unlock(&ob->lock);
   for (int i = 0; i < ob->n; i++) pthread_join(ob->threads[i], NULL);
   free(ob->threads);
+  free(ob->slots);
   pthread_mutex_destroy(&ob->lock);
   pthread_cond_destroy(&ob->cond);
   free(ob);

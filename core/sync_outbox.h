@@ -8,6 +8,9 @@
 **   and marks it running under a lease (locked_by, locked_until) in its own
 **   short transaction, then calls the connector with no transaction open.
 **   Jobs of one (appointment, instance) pair run one at a time, in order.
+**   Each worker claims under its own holder name; a worker whose lease
+**   lapsed during a call (its job was taken over) records nothing. Calls
+**   get a deadline of half the lease (at most 2 minutes).
 **   A job whose claimer died is taken again once its lease lapses; several
 **   daemons on one database never run one job at the same time.
 ** - A job converges the instance to the appointment as it is NOW: active
@@ -58,6 +61,8 @@ enum sc_outbox_outcome {
   SC_OUTBOX_DONE,
   SC_OUTBOX_RETRY,    /* scheduled again */
   SC_OUTBOX_DEAD,     /* dead-lettered */
+  SC_OUTBOX_LOST,     /* the lease lapsed during the call and another worker
+                         took the job; this outcome was not recorded */
 };
 
 /* Claims and runs at most one due job on the calling thread. *job_id (may
@@ -85,5 +90,7 @@ void sc_outbox_stop(struct sc_outbox *ob);
 
 /* sidecalctl jobs [--dead] | jobs retry ID (core/sync_jobs_ctl.c) */
 int sc_cmd_jobs(int argc, char **argv);
+/* sidecalctl sync-status: health per instance (core/sync_status_ctl.c) */
+int sc_cmd_sync_status(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,6 +55,8 @@ static void cfg_free(void *p) {
 /* argv: --child URL CONF_DIR PLUGIN_DIR CACHE_DIR LEASE_MS. Prints the port,
 ** then serves until killed. */
 static _Noreturn void child_main(char **argv) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);  /* never outlive a failed test */
+  if (getppid() == 1) _exit(1);
   struct sc_error err;
   struct sc_config *cfg = calloc(1, sizeof *cfg);
   if (sc_config_load_dir(argv[3], cfg, &err)) g_error("child config: %s", err.message);
@@ -212,7 +215,7 @@ static void test_kill_between_write_and_record(void) {
   fx_init(&f);
   control(&f, "{\"create\": [\"hang_after_write:60000\"]}");
   struct child ch;
-  spawn(&f, "1500", &ch);
+  spawn(&f, "4000", &ch);
   char *id = make_appt(&f, "2026-12-01T15:00:00Z", 1);
   for (int i = 0; i < 400 && calls(&f, "create") < 1; i++) g_usleep(25000);
   g_assert_cmpint(calls(&f, "create"), ==, 1);
@@ -220,7 +223,7 @@ static void test_kill_between_write_and_record(void) {
   kill_child(&ch);
   assert_q(&f, "SELECT state || ' ' || attempts FROM sync_jobs", "running 1");
   assert_q(&f, "SELECT count(*) FROM appointment_links", "0");
-  spawn(&f, "1500", &ch);
+  spawn(&f, "4000", &ch);
   await_q(&f, "SELECT state || ' ' || attempts FROM sync_jobs", "done 2", 30);
   g_assert_cmpint(live_events(&f), ==, 1);
   g_assert_cmpint(calls(&f, "create"), ==, 1);

@@ -28,7 +28,7 @@ static struct sc_webhook_out deliver(struct fx *f, const char *instance, const c
                              .n_headers = sig ? 2 : 0, .body = body, .body_len = strlen(body)};
   if (!sig) in.headers = h + 1, in.n_headers = 1;
   struct sc_webhook_out out;
-  sc_inbox_receive(f->pool, f->reg, &in, &out);
+  sc_inbox_receive(f->pool, f->reg, NULL, &in, &out);
   return out;
 }
 
@@ -84,11 +84,11 @@ static void test_unknown_endpoints(void) {
   struct sidecal_http_header h = {"x-test-signature", "s3cret"};
   struct sc_webhook_in in = {.plugin = "ghl", .instance = LOC, .headers = &h, .n_headers = 1,
                              .body = b, .body_len = strlen(b)};
-  sc_inbox_receive(f.pool, f.reg, &in, &o);
+  sc_inbox_receive(f.pool, f.reg, NULL, &in, &o);
   g_assert_cmpint(o.status, ==, 404);
   g_assert_cmpstr(o.message, ==, "no webhook endpoint for ghl/acme.miami.scripted");
   in.instance = NULL;
-  sc_inbox_receive(f.pool, f.reg, &in, &o);
+  sc_inbox_receive(f.pool, f.reg, NULL, &in, &o);
   g_assert_cmpint(o.status, ==, 404);
   g_assert_cmpstr(o.message, ==, "no webhook endpoint for plugin ghl");
   /* One URL per app: an unknown routing key is acknowledged and dropped. */

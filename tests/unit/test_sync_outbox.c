@@ -11,6 +11,7 @@
 ** an update refused with 412 going through the conflict rule.
 */
 #include <glib.h>
+#include <pthread.h>
 #include <glib/gstdio.h>
 #include <json-c/json.h>
 #include <stdlib.h>
@@ -490,6 +491,41 @@ static void test_jobs_cli(void) {
   fx_free(&f);
 }
 
+struct slow_run {
+  struct fx *f;
+  struct sc_outbox_options o;
+  enum sc_outbox_outcome out;
+};
+
+static void *slow_worker(void *p) {
+  struct slow_run *r = p;
+  r->out = run(r->f, &r->o);
+  return NULL;
+}
+
+static void test_lapsed_lease_taken_over_once(void) {
+  struct fx f;
+  fx_init(&f);
+  control(&f, "{\"create\": [\"delay:600\"]}");
+  char *id = make_appt(&f, "2026-12-01T15:00:00Z", 1);
+  struct slow_run a = {&f, {.holder = "daemon-a", .lease_ms = 200}, SC_OUTBOX_IDLE};
+  pthread_t t;
+  pthread_create(&t, NULL, slow_worker, &a);
+  g_usleep(350000);  /* a's lease has lapsed; its call is still running */
+  struct sc_outbox_options b = {.holder = "daemon-b", .lease_ms = 60000};
+  g_assert_cmpint(run(&f, &b), ==, SC_OUTBOX_DONE);
+  pthread_join(t, NULL);
+  g_assert_cmpint(a.out, ==, SC_OUTBOX_LOST);
+  /* b found a's event by its marker: one event, one create call. */
+  g_assert_cmpint(live_events(&f), ==, 1);
+  g_assert_cmpint(calls(&f, "create"), ==, 1);
+  assert_q(&f, "SELECT state || ' ' || attempts || ' ' || coalesce(locked_by, '-') FROM sync_jobs",
+           "done 2 -");
+  assert_q(&f, "SELECT count(*) FROM appointment_links", "1");
+  g_free(id);
+  fx_free(&f);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/sync_outbox/job_commits_with_the_change", test_job_commits_with_the_change);
@@ -508,5 +544,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/sync_outbox/two_daemons_share_jobs_once", test_two_daemons_share_jobs_once);
   g_test_add_func("/sync_outbox/jobs_cli", test_jobs_cli);
   g_test_add_func("/sync_outbox/update_412_runs_conflict_rule", test_update_412_runs_conflict_rule);
+  g_test_add_func("/sync_outbox/lapsed_lease_taken_over_once", test_lapsed_lease_taken_over_once);
   return g_test_run();
 }

@@ -150,6 +150,35 @@ static void test_failures_and_reauth(void) {
   make_sync_due(&f);
   g_assert_cmpint(sync_once(&f).outcome, ==, SC_SCHED_FAILED);
   assert_q(&f, "SELECT status FROM sync_status", "NEEDS_REAUTH");
+  /* sidecalctl shows it. */
+  char *bin = sc_test_build_path("core/sidecalctl");
+  const char *argv[] = {bin, "sync-status", NULL};
+  char **envp = g_environ_setenv(g_get_environ(), "SIDECAL_DATABASE_URL", f.db.url, TRUE);
+  char *out = NULL;
+  int st = -1;
+  g_assert_true(g_spawn_sync(NULL, (char **)argv, envp, 0, NULL, NULL, &out, NULL, &st, NULL));
+  g_assert_cmpint(st, ==, 0);
+  g_assert_nonnull(strstr(out, "INSTANCE  STATUS  LAST_SYNC  ERRORS  QUEUED  DEAD  LAST_ERROR\n"
+                               "acme.miami.scripted  NEEDS_REAUTH  "));
+  g_assert_nonnull(strstr(out, "  0  0  HTTP 500 from provider\n"));
+  g_free(out), g_strfreev(envp), g_free(bin);
+  fx_free(&f);
+}
+
+static void test_failing_after_repeated_errors(void) {
+  struct fx f;
+  fx_init(&f);
+  seed(f.state, NULL, NULL, 0);
+  control(&f, "{\"list\": [\"500\", \"500\", \"500\", \"500\", \"500\"]}");
+  const char *want[] = {"DEGRADED 1", "DEGRADED 2", "DEGRADED 3", "DEGRADED 4", "FAILING 5"};
+  for (int i = 0; i < 5; i++) {
+    make_sync_due(&f);
+    g_assert_cmpint(sync_once(&f).outcome, ==, SC_SCHED_FAILED);
+    assert_q(&f, "SELECT status || ' ' || error_count FROM sync_status", want[i]);
+  }
+  make_sync_due(&f);
+  g_assert_cmpint(sync_once(&f).outcome, ==, SC_SCHED_SYNCED);
+  assert_q(&f, "SELECT status || ' ' || error_count FROM sync_status", "HEALTHY 0");
   fx_free(&f);
 }
 
@@ -180,5 +209,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/sync_scheduler/leases", test_leases);
   g_test_add_func("/sync_scheduler/failures_and_reauth", test_failures_and_reauth);
   g_test_add_func("/sync_scheduler/staff_full_sync_sweeps_busy", test_staff_full_sync_sweeps_busy);
+  g_test_add_func("/sync_scheduler/failing_after_repeated_errors", test_failing_after_repeated_errors);
   return g_test_run();
 }
