@@ -10,6 +10,7 @@ import re
 import sys
 
 passed = failed = skipped = 0
+todos = []
 for path in sys.argv[1:]:
     try:
         lines = open(path, encoding="utf-8").read().splitlines()
@@ -22,7 +23,11 @@ for path in sys.argv[1:]:
         out = t.get("stdout") or ""
         ok = len(re.findall(r"^ok \d+(?! # (?:SKIP|skip))", out, re.M))
         skip = len(re.findall(r"^ok \d+.* # (?:SKIP|skip)", out, re.M))
-        bad = len(re.findall(r"^not ok \d+", out, re.M))
+        # TAP: a failing test marked "# TODO" is a known gap, not a failure;
+        # it is reported as such so it stays visible.
+        todo = len(re.findall(r"^not ok \d+.*# TODO", out, re.M))
+        bad = len(re.findall(r"^not ok \d+", out, re.M)) - todo
+        todos.extend(re.findall(r"^not ok \d+ (.*# TODO.*)$", out, re.M))
         result = t.get("result")
         if ok + bad + skip == 0:
             # Not TAP (exitcode protocol): the program is one case.
@@ -37,6 +42,8 @@ for path in sys.argv[1:]:
         passed += ok
         failed += bad
         skipped += skip
+for t in sorted(set(todos)):
+    print("known gap (TAP TODO): %s" % t)
 line = "%d passed, %d failed" % (passed, failed)
 if skipped:
     line += ", %d skipped" % skipped
