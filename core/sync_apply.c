@@ -183,25 +183,34 @@ static int import(PGconn *conn, const struct sc_sync_target *t, const struct sid
   char s[24], e[24];
   epoch(s, sizeof s, ev->start_utc);
   epoch(e, sizeof e, ev->end_utc);
-  const char *p[16] = {t->org, t->location_id, s, e, ev->timezone ? ev->timezone : t->timezone,
+  /* ABI 1.3: the provider's assigned user, mapped by the connector to our
+  ** staff slug; only a member who works at the location is taken. */
+  const char *staff = SIDECAL_EVENT_HAS(ev, staff) ? ev->staff : NULL;
+  const char *p[17] = {t->org, t->location_id, s, e, ev->timezone ? ev->timezone : t->timezone,
                        ev->all_day ? "true" : "false", ev->title, ev->description, ev->location,
                        attendee(ev, 0), attendee(ev, 1), attendee(ev, 2), status_of(ev),
-                       t->instance_id, ev->external_id, ev->etag};
+                       t->instance_id, ev->external_id, ev->etag, staff};
   PGresult *r;
   int rc = sc_db_exec(conn,
-      "WITH ins AS (INSERT INTO appointments (organization_id, location_id, starts_at, ends_at,"
-      "  timezone, all_day, title, description, location, client_name, client_email,"
+      "WITH who AS (SELECT (SELECT s.id FROM staff s JOIN staff_locations sl"
+      "   ON sl.organization_id = s.organization_id AND sl.staff_id = s.id"
+      "   WHERE s.organization_id = $1::uuid AND s.slug = $17 AND s.active"
+      "   AND sl.location_id = $2::uuid) AS staff_id),"
+      " ins AS (INSERT INTO appointments (organization_id, location_id, staff_id, starts_at,"
+      "  ends_at, timezone, all_day, title, description, location, client_name, client_email,"
       "  client_phone, status, origin, overlap)"
-      " VALUES ($1::uuid, $2::uuid, to_timestamp($3::bigint), to_timestamp($4::bigint), $5,"
-      "  $6::boolean, $7, $8, $9, $10, $11, $12, $13::appointment_status, 'import',"
+      " SELECT $1::uuid, $2::uuid, who.staff_id, to_timestamp($3::bigint), to_timestamp($4::bigint),"
+      "  $5, $6::boolean, $7, $8, $9, $10, $11, $12, $13::appointment_status, 'import',"
+      /* Overlap: with the staff member's time when known, else the location's. */
       "  EXISTS (SELECT 1 FROM appointments o WHERE o.organization_id = $1::uuid"
-      "   AND o.location_id = $2::uuid"
+      "   AND (CASE WHEN who.staff_id IS NULL THEN o.location_id = $2::uuid"
+      "        ELSE o.staff_id = who.staff_id END)"
       "   AND o.status IN ('SCHEDULED', 'CONFIRMED', 'RESCHEDULED', 'IN_PROGRESS')"
-      "   AND o.starts_at < to_timestamp($4::bigint) AND o.ends_at > to_timestamp($3::bigint)))"
-      " RETURNING id)"
+      "   AND o.starts_at < to_timestamp($4::bigint) AND o.ends_at > to_timestamp($3::bigint))"
+      "  FROM who RETURNING id)"
       " INSERT INTO appointment_links (organization_id, instance_id, external_id, appointment_id, etag)"
       " SELECT $1::uuid, $14::uuid, $15, id, $16 FROM ins RETURNING appointment_id",
-      16, p, &r, err);
+      17, p, &r, err);
   if (rc) return rc;
   char id[37];
   snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));

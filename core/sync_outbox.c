@@ -69,6 +69,7 @@ struct target {
   int64_t start, end, updated;
   int all_day, cancelled;
   char *tz, *title, *description, *place, *name, *email, *phone;
+  char *appt_staff, *event_type;  /* the appointment's slugs (ABI 1.3 / 1.2) */
 };
 
 static char *col(PGresult *r, int c) {
@@ -77,7 +78,8 @@ static char *col(PGresult *r, int c) {
 
 static void target_free(struct target *t) {
   char **s[] = {&t->instance, &t->org_slug, &t->location, &t->staff, &t->ext_id, &t->etag,
-                &t->tz, &t->title, &t->description, &t->place, &t->name, &t->email, &t->phone};
+                &t->tz, &t->title, &t->description, &t->place, &t->name, &t->email, &t->phone,
+                &t->appt_staff, &t->event_type};
   for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) g_free(*s[i]);
 }
 
@@ -129,7 +131,10 @@ static int load(PGconn *conn, const struct job *j, struct target *t, struct sc_e
       "  l.external_id, l.etag, extract(epoch FROM a.starts_at)::bigint,"
       "  extract(epoch FROM a.ends_at)::bigint, extract(epoch FROM a.updated_at)::bigint,"
       "  a.all_day, a.status = 'CANCELLED', a.timezone, a.title, a.description, a.location,"
-      "  a.client_name, a.client_email, a.client_phone"
+      "  a.client_name, a.client_email, a.client_phone,"
+      "  (SELECT s2.slug FROM staff s2 WHERE s2.organization_id = a.organization_id AND s2.id = a.staff_id),"
+      "  (SELECT e.slug FROM event_types e WHERE e.organization_id = a.organization_id"
+      "   AND e.id = a.event_type_id)"
       " FROM sync_jobs j"
       " JOIN connector_instances ci ON ci.organization_id = j.organization_id AND ci.id = j.instance_id"
       " JOIN organizations o ON o.organization_id = j.organization_id"
@@ -152,7 +157,7 @@ static int load(PGconn *conn, const struct job *j, struct target *t, struct sc_e
     .updated = atoll(PQgetvalue(r, 0, 9)), .all_day = PQgetvalue(r, 0, 10)[0] == 't',
     .cancelled = PQgetvalue(r, 0, 11)[0] == 't', .tz = col(r, 12), .title = col(r, 13),
     .description = col(r, 14), .place = col(r, 15), .name = col(r, 16), .email = col(r, 17),
-    .phone = col(r, 18)};
+    .phone = col(r, 18), .appt_staff = col(r, 19), .event_type = col(r, 20)};
   PQclear(r);
   return SC_OK;
 }
@@ -230,7 +235,8 @@ static void fill_event(const struct target *t, const char *marker, struct sideca
     .timezone = t->tz, .all_day = (uint32_t)t->all_day,
     .n_attendees = (t->name || t->email || t->phone) ? 1 : 0, .attendees = att,
     .title = t->title, .description = t->description, .location = t->place,
-    .last_modified_utc = t->updated, .marker = marker};
+    .last_modified_utc = t->updated, .marker = marker, .event_type = t->event_type,
+    .staff = t->appt_staff};
 }
 
 /* A call must end well inside the claim's lease, or another daemon could

@@ -37,7 +37,7 @@ exported=$(nm -D --defined-only "$tmp/plugins/example.so" | awk '$2 == "T" || $2
 
 out=$("$ctl" plugins describe example --plugin-dir "$tmp/plugins")
 echo "$out"
-echo "$out" | grep -q '^example 1.0.0 (ABI 1.2)$'
+echo "$out" | grep -q '^example 1.0.0 (ABI 1.3)$'
 echo "$out" | grep -q '^  path (string, required)$'
 echo "$out" | grep -q "^file: $tmp/plugins/example.so$"
 echo "out-of-tree example connector built and loaded"

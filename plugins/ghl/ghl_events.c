@@ -75,6 +75,18 @@ int32_t ghl_fetch_contact(struct ghl *g, const struct sidecal_call_ctx *ctx, con
   return sidecal_ok(res);
 }
 
+/* Our staff slug for a GHL user id, from the staff_users map (ABI 1.3). */
+static const char *staff_of_user(struct ghl *g, const char *user) {
+  if (!user) return NULL;
+  uint32_t n = ghl_host->setting_map_len(g->settings, "staff_users");
+  for (uint32_t i = 0; i < n; i++) {
+    const char *k = ghl_host->setting_map_key(g->settings, "staff_users", i);
+    const char *v = ghl_host->setting_map_value(g->settings, "staff_users", k);
+    if (v && !strcmp(v, user)) return k;
+  }
+  return NULL;
+}
+
 int32_t ghl_report_appointment(struct ghl *g, json_object *a, json_object *contact,
                                const struct sidecal_sink *sink) {
   json_object *v;
@@ -113,6 +125,7 @@ int32_t ghl_report_appointment(struct ghl *g, json_object *a, json_object *conta
     .last_modified_utc = updated,
     .raw_json = json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN),
     .marker = recall_marker(g, key, marker, sizeof marker) ? marker : NULL,
+    .staff = staff_of_user(g, str_of(a, "assignedUserId")),
   };
   return sink->event(sink, &ev) ? 1 : 0;
 }
@@ -191,9 +204,15 @@ int32_t ghl_list_events(void *instance, const struct sidecal_call_ctx *ctx,
 
 /* ---- writing ---------------------------------------------------------- */
 
-/* The GHL user for a write: the staff instance's mapping, else the only
-** user of the map; NULL lets GHL assign by the calendar's rules. */
-static const char *assigned_user(struct ghl *g, const struct sidecal_call_ctx *ctx) {
+/* The GHL user for a write: the appointment's staff member (ABI 1.3), else
+** the staff instance's mapping, else the only user of the map; NULL lets
+** GHL assign by the calendar's rules. */
+static const char *assigned_user(struct ghl *g, const struct sidecal_call_ctx *ctx,
+                                 const struct sidecal_event *ev) {
+  if (SIDECAL_EVENT_HAS(ev, staff) && ev->staff) {
+    const char *u = ghl_host->setting_map_value(g->settings, "staff_users", ev->staff);
+    if (u) return u;
+  }
   if (ctx->staff) {
     const char *u = ghl_host->setting_map_value(g->settings, "staff_users", ctx->staff);
     if (u) return u;
@@ -326,7 +345,7 @@ int32_t ghl_create_event(void *instance, const struct sidecal_call_ctx *ctx,
   char contact[256];
   if (upsert_contact(g, ctx, ev, contact, sizeof contact, res) != SIDECAL_OK) return res->code;
   const char *calendar = ghl_host->setting_list_item(g->settings, "calendar_ids", 0);
-  const char *user = assigned_user(g, ctx);
+  const char *user = assigned_user(g, ctx, ev);
   const char *marker = SIDECAL_EVENT_HAS(ev, marker) ? ev->marker : NULL;
   char key[320];
   ghl_dedupe_key(calendar, user, ev->start_utc, contact, key, sizeof key);
@@ -365,7 +384,7 @@ int32_t ghl_update_event(void *instance, const struct sidecal_call_ctx *ctx,
                          struct sidecal_result *res) {
   (void)if_match; /* GHL has no preconditions; conflicts are the sync engine's diff */
   struct ghl *g = instance;
-  return update_with(g, ctx, external_id, ev, NULL, assigned_user(g, ctx), out, res);
+  return update_with(g, ctx, external_id, ev, NULL, assigned_user(g, ctx, ev), out, res);
 }
 
 int32_t ghl_delete_event(void *instance, const struct sidecal_call_ctx *ctx,

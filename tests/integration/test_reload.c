@@ -252,17 +252,17 @@ static char *refusal(const char *name, const char *tail) {
 static void test_refusals_visible_after_reload(void) {
   json_object *rep = reload_ok();
   char *want[G_N_ELEMENTS(BROKEN)] = {
-    refusal("wrong_major", "0.1.0 (ABI 2.2) refused by host (ABI 1.2): ABI major 2 differs "
+    refusal("wrong_major", "0.1.0 (ABI 2.3) refused by host (ABI 1.3): ABI major 2 differs "
             "from the host's 1; rebuild it against sidecal-sdk 1"),
-    refusal("newer_minor", "0.1.0 (ABI 1.7) refused by host (ABI 1.2): built for a newer host "
-            "(ABI minor 7 > 2); upgrade sidecal or rebuild the connector against this SDK"),
-    refusal("oversized", "0.1.0 (ABI 1.2) refused by host (ABI 1.2): descriptor is 224 bytes, "
-            "larger than the 160 bytes this host knows for ABI 1.2"),
-    refusal("wrong_magic", "(ABI unknown) refused by host (ABI 1.2): bad magic 0xdeadbeef "
+    refusal("newer_minor", "0.1.0 (ABI 1.7) refused by host (ABI 1.3): built for a newer host "
+            "(ABI minor 7 > 3); upgrade sidecal or rebuild the connector against this SDK"),
+    refusal("oversized", "0.1.0 (ABI 1.3) refused by host (ABI 1.3): descriptor is 224 bytes, "
+            "larger than the 160 bytes this host knows for ABI 1.3"),
+    refusal("wrong_magic", "(ABI unknown) refused by host (ABI 1.3): bad magic 0xdeadbeef "
             "(expected 0x53434e31); not a sidecal connector descriptor"),
-    refusal("no_entry", "(ABI unknown) refused by host (ABI 1.2): no sidecal_connector_entry "
+    refusal("no_entry", "(ABI unknown) refused by host (ABI 1.3): no sidecal_connector_entry "
             "symbol; a connector must export it (see sidecal/connector.h)"),
-    refusal("missing_callback", "0.1.0 (ABI 1.2) refused by host (ABI 1.2): capability "
+    refusal("missing_callback", "0.1.0 (ABI 1.3) refused by host (ABI 1.3): capability "
             "read_events needs callback list_events, which is missing"),
   };
   char *list = NULL;
@@ -411,7 +411,7 @@ static void test_v1_to_v2_without_restart(void) {
   g_assert_cmpstr(t, ==, "Miami v2");
   g_free(t);
   char *list = ctl(ls, 0);
-  g_assert_nonnull(strstr(list, "    fixture 0.2.0  ABI 1.2  sha256 "));
+  g_assert_nonnull(strstr(list, "    fixture 0.2.0  ABI 1.3  sha256 "));
   g_free(list);
   g_free(want);
   g_free(out);

@@ -50,43 +50,43 @@ static void assert_refused(const char *name, const char *expected_fmt) {
 
 static void test_refuse_wrong_major(void) {
   assert_refused("wrong_major",
-                 "%s/wrong_major.so: connector \"wrong_major\" 0.1.0 (ABI 2.2) refused by host "
-                 "(ABI 1.2): ABI major 2 differs from the host's 1; rebuild it against "
+                 "%s/wrong_major.so: connector \"wrong_major\" 0.1.0 (ABI 2.3) refused by host "
+                 "(ABI 1.3): ABI major 2 differs from the host's 1; rebuild it against "
                  "sidecal-sdk 1");
 }
 
 static void test_refuse_newer_minor(void) {
   assert_refused("newer_minor",
                  "%s/newer_minor.so: connector \"newer_minor\" 0.1.0 (ABI 1.7) refused by host "
-                 "(ABI 1.2): built for a newer host (ABI minor 7 > 2); upgrade sidecal or "
+                 "(ABI 1.3): built for a newer host (ABI minor 7 > 3); upgrade sidecal or "
                  "rebuild the connector against this SDK");
 }
 
 static void test_refuse_oversized(void) {
   assert_refused("oversized",
-                 "%s/oversized.so: connector \"oversized\" 0.1.0 (ABI 1.2) refused by host "
-                 "(ABI 1.2): descriptor is 224 bytes, larger than the 160 bytes this host "
-                 "knows for ABI 1.2");
+                 "%s/oversized.so: connector \"oversized\" 0.1.0 (ABI 1.3) refused by host "
+                 "(ABI 1.3): descriptor is 224 bytes, larger than the 160 bytes this host "
+                 "knows for ABI 1.3");
 }
 
 static void test_refuse_wrong_magic(void) {
   assert_refused("wrong_magic",
                  "%s/wrong_magic.so: connector \"wrong_magic\" (ABI unknown) refused by host "
-                 "(ABI 1.2): bad magic 0xdeadbeef (expected 0x53434e31); not a sidecal "
+                 "(ABI 1.3): bad magic 0xdeadbeef (expected 0x53434e31); not a sidecal "
                  "connector descriptor");
 }
 
 static void test_refuse_no_entry(void) {
   assert_refused("no_entry",
                  "%s/no_entry.so: connector \"no_entry\" (ABI unknown) refused by host "
-                 "(ABI 1.2): no sidecal_connector_entry symbol; a connector must export it "
+                 "(ABI 1.3): no sidecal_connector_entry symbol; a connector must export it "
                  "(see sidecal/connector.h)");
 }
 
 static void test_refuse_missing_callback(void) {
   assert_refused("missing_callback",
-                 "%s/missing_callback.so: connector \"missing_callback\" 0.1.0 (ABI 1.2) "
-                 "refused by host (ABI 1.2): capability read_events needs callback "
+                 "%s/missing_callback.so: connector \"missing_callback\" 0.1.0 (ABI 1.3) "
+                 "refused by host (ABI 1.3): capability read_events needs callback "
                  "list_events, which is missing");
 }
 
@@ -119,7 +119,7 @@ static void test_refuse_name_mismatch_and_missing(void) {
   struct sc_error err;
   g_assert_cmpint(sc_plugin_load(d.plugins, "other", d.cache, &p, &err), ==, SC_EINVAL);
   gchar *expected = g_strdup_printf(
-      "%s/other.so: connector \"other\" 0.1.0 (ABI 1.2) refused by host (ABI 1.2): "
+      "%s/other.so: connector \"other\" 0.1.0 (ABI 1.3) refused by host (ABI 1.3): "
       "descriptor name \"fixture\" does not match the file name \"other.so\"", d.plugins);
   g_assert_cmpstr(err.message, ==, expected);
   g_free(expected);
@@ -209,7 +209,7 @@ static void test_describe(void) {
   FILE *f = open_memstream(&buf, &len);
   sc_plugin_describe(p, f);
   fclose(f);
-  g_assert_nonnull(strstr(buf, "fixture 0.1.0 (ABI 1.2)\n  Test connector (fixture)\n"));
+  g_assert_nonnull(strstr(buf, "fixture 0.1.0 (ABI 1.3)\n  Test connector (fixture)\n"));
   g_assert_nonnull(strstr(buf, "capabilities: read_events,credential_refresh\n"));
   g_assert_nonnull(strstr(buf, "  label (string, required)\n      Text put in every event title.\n"));
   g_assert_nonnull(strstr(buf, "  count (int, optional, default 1)\n"));
@@ -227,7 +227,7 @@ static void test_ctl_describe(void) {
   }
   g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
   g_test_trap_assert_passed();
-  g_test_trap_assert_stdout("example 1.0.0 (ABI 1.2)\n*capabilities: read_events\n"
+  g_test_trap_assert_stdout("example 1.0.0 (ABI 1.3)\n*capabilities: read_events\n"
                             "settings:\n  path (string, required)\n      Absolute path*");
   g_free(dir);
 }

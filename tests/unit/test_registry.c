@@ -205,7 +205,7 @@ static void test_failed_plugin_and_instance_recorded(void) {
   g_assert_nonnull(bad);
   g_assert_null(bad->inst);
   gchar *refusal = g_strdup_printf(
-      "%s/wrong_major.so: connector \"wrong_major\" 0.1.0 (ABI 2.2) refused by host (ABI 1.2): "
+      "%s/wrong_major.so: connector \"wrong_major\" 0.1.0 (ABI 2.3) refused by host (ABI 1.3): "
       "ABI major 2 differs from the host's 1; rebuild it against sidecal-sdk 1", d.plugins);
   gchar *expected = g_strdup_printf("acme.miami.wrong_major: connector \"wrong_major\" did not "
                                     "load: %s", refusal);
@@ -224,7 +224,7 @@ static void test_failed_plugin_and_instance_recorded(void) {
   fclose(f);
   gchar *listing = g_strdup_printf(
       "generation 1\nplugins:\n"
-      "  fixture 0.1.0  ABI 1.2  sha256 %.16s  %s/fixture.so  [read_events,credential_refresh]\n"
+      "  fixture 0.1.0  ABI 1.3  sha256 %.16s  %s/fixture.so  [read_events,credential_refresh]\n"
       "  wrong_major  FAILED: %s\n"
       "instances:\n"
       "  acme.miami.fixture (fixture)  retrying  calls 1  failures 1  last error: HTTP 429 "

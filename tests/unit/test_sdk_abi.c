@@ -22,7 +22,7 @@ static int lp64(void) {
 static void test_constants(void) {
   g_assert_cmphex(SIDECAL_CONNECTOR_MAGIC, ==, 0x53434e31u);
   g_assert_cmpuint(SIDECAL_ABI_MAJOR, ==, 1);
-  g_assert_cmpuint(SIDECAL_ABI_MINOR, ==, 2);
+  g_assert_cmpuint(SIDECAL_ABI_MINOR, ==, 3);
   g_assert_cmpint(SIDECAL_OK, ==, 0);
   g_assert_cmpint(SIDECAL_RETRY, ==, 1);
   g_assert_cmpint(SIDECAL_ERROR, ==, 2);
@@ -129,7 +129,7 @@ static void test_event(void) {
   SIZE(sidecal_window, 16);
   OFF(sidecal_window, start_utc, 0);
   OFF(sidecal_window, end_utc, 8);
-  SIZE(sidecal_event, 136);
+  SIZE(sidecal_event, 144);
   OFF(sidecal_event, struct_size, 0);
   OFF(sidecal_event, status, 4);
   OFF(sidecal_event, external_id, 8);
@@ -149,6 +149,7 @@ static void test_event(void) {
   OFF(sidecal_event, replaces_external_id, 112);
   OFF(sidecal_event, event_type, 120);
   OFF(sidecal_event, appointment_status, 128);
+  OFF(sidecal_event, staff, 136);
 }
 
 static void test_host(void) {

@@ -48,6 +48,9 @@
 **        sidecal_event.appointment_status (no-show, completed, ... when the
 **        provider knows). Older connectors leave them unset: reschedules
 **        then look like a cancel plus a create.
+**   1.3  sidecal_event.staff (our staff slug, both directions), so a
+**        provider's assigned user becomes the appointment's staff member
+**        and ours reaches the provider.
 **
 ** Threading: the host may call any callback of one instance from several
 ** threads at once, and callbacks of different instances concurrently.
@@ -66,7 +69,7 @@
 
 #define SIDECAL_CONNECTOR_MAGIC 0x53434e31u /* "SCN1" */
 #define SIDECAL_ABI_MAJOR 1u
-#define SIDECAL_ABI_MINOR 2u
+#define SIDECAL_ABI_MINOR 3u
 
 /* sidecal_connector.capabilities */
 #define SIDECAL_CAP_READ_EVENTS        0x01u /* needs list_events */

@@ -65,6 +65,12 @@ struct sidecal_event {
                                 of the appointment status names
                                 ("NO_SHOW", "COMPLETED", ...); NULL: let
                                 `status` decide */
+  /* --- ABI 1.3 --- read only when struct_size covers it */
+  const char *staff;         /* our staff slug. host -> connector: the
+                                appointment's staff member (pick the
+                                provider's user from it); connector -> host:
+                                the staff member the provider's user maps
+                                to. NULL: unknown or unassigned */
 };
 
 /* Nonzero when ev was written by a connector that knew `field`. */
