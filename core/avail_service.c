@@ -188,15 +188,17 @@ static int load_busy(PGconn *conn, const char *staff, const char *et, const char
   int rc = sc_db_exec_prep(conn,
       "SELECT extract(epoch FROM starts_at)::bigint, extract(epoch FROM ends_at)::bigint,"
       "  CASE WHEN event_type_id = $4::uuid THEN (starts_at AT TIME ZONE $5)::date::text END"
-      " FROM appointments WHERE staff_id = $1::uuid"
+      " FROM appointments WHERE organization_id = sc_current_org() AND staff_id = $1::uuid"
       "  AND status IN ('SCHEDULED', 'CONFIRMED', 'RESCHEDULED', 'IN_PROGRESS')"
-      "  AND starts_at < to_timestamp($3::bigint) AND ends_at > to_timestamp($2::bigint)"
+      "  AND tstzrange(starts_at, ends_at, '[)')"
+      "   && tstzrange(to_timestamp($2::bigint), to_timestamp($3::bigint), '[)')"
       " UNION ALL"
       " SELECT extract(epoch FROM x.starts_at)::bigint, extract(epoch FROM x.ends_at)::bigint, NULL"
       " FROM external_busy x JOIN connector_instances ci"
       "  ON ci.organization_id = x.organization_id AND ci.id = x.instance_id"
       " WHERE ci.active AND ci.staff_id = $1::uuid"
-      "  AND x.starts_at < to_timestamp($3::bigint) AND x.ends_at > to_timestamp($2::bigint)"
+      "  AND tstzrange(x.starts_at, x.ends_at, '[)')"
+      "   && tstzrange(to_timestamp($2::bigint), to_timestamp($3::bigint), '[)')"
       " ORDER BY 1", 5, p, &r, err);
   if (rc) return rc;
   int n = PQntuples(r);
