@@ -62,6 +62,7 @@ char *sc_plugin_caps_string(uint64_t caps, char *buf, size_t size) {
     {SIDECAL_CAP_WEBHOOKS, "webhooks"},
     {SIDECAL_CAP_FREE_BUSY, "free_busy"},
     {SIDECAL_CAP_CREDENTIAL_REFRESH, "credential_refresh"},
+    {SIDECAL_CAP_WEBHOOK_RETRY_429, "webhook_retry_429"},
   };
   size_t len = 0;
   buf[0] = '\0';
@@ -210,7 +211,7 @@ static const struct required_cb required_cbs[] = {
 
 #define KNOWN_CAPS (SIDECAL_CAP_READ_EVENTS | SIDECAL_CAP_WRITE_EVENTS | \
                     SIDECAL_CAP_WEBHOOKS | SIDECAL_CAP_FREE_BUSY |         \
-                    SIDECAL_CAP_CREDENTIAL_REFRESH)
+                    SIDECAL_CAP_CREDENTIAL_REFRESH | SIDECAL_CAP_WEBHOOK_RETRY_429)
 
 /* A callback is present only if it lies inside the plugin's struct_size
 ** and is non-NULL; the zeroed copy makes the first test implicit. */
@@ -292,6 +293,9 @@ static int check_descriptor(const struct refusal *r, const struct sidecal_connec
     return refuse(r, d, "descriptor name \"%s\" does not match the file name \"%s.so\"",
                   dname, r->name);
   if (!d->version || !*d->version) return refuse(r, d, "version string is missing");
+  /* Capability flags carry no callback of their own; a bit this host
+  ** does not know means a newer SDK, which the minor check already caught,
+  ** or garbage. */
   if (d->capabilities & ~(uint64_t)KNOWN_CAPS)
     return refuse(r, d, "unknown capability bits 0x%llx",
                   (unsigned long long)(d->capabilities & ~(uint64_t)KNOWN_CAPS));

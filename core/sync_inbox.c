@@ -16,9 +16,6 @@
 
 static const struct sc_tenant platform = {.org_id = "", .platform_admin = 1};
 
-/* Providers that retry a delivery only on 429 (GoHighLevel); every other
-** provider retries on 5xx. */
-static int retries_on_429(const char *plugin) { return !strcmp(plugin, "ghl"); }
 
 static void answer(struct sc_webhook_out *out, int status, const char *fmt, const char *a,
                    const char *b) {
@@ -152,7 +149,9 @@ void sc_inbox_receive(struct sc_db_pool *pool, struct sc_registry *reg, struct s
     } else {
       struct sc_error err;
       if (store(pool, ingest, in, inst->name, out, &err)) {
-        answer(out, retries_on_429(in->plugin) ? 429 : 503,
+        /* The status the provider redelivers on: 429 for those that say so,
+        ** 5xx for everyone else. */
+        answer(out, (inst->plugin->desc.capabilities & SIDECAL_CAP_WEBHOOK_RETRY_429) ? 429 : 503,
                "%.200s: the inbox cannot take the delivery now: %.250s", inst->name, err.message);
       } else {
         answer(out, 200, out->duplicate ? "%s: duplicate delivery acknowledged%s"

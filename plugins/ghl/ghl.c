@@ -141,7 +141,7 @@ static const struct sidecal_connector descriptor = {
   .version = "1.0.0",
   .description = "GoHighLevel (LeadConnector v2) calendars: appointments, webhooks, OAuth",
   .capabilities = SIDECAL_CAP_READ_EVENTS | SIDECAL_CAP_WRITE_EVENTS | SIDECAL_CAP_WEBHOOKS |
-                  SIDECAL_CAP_CREDENTIAL_REFRESH,
+                  SIDECAL_CAP_CREDENTIAL_REFRESH | SIDECAL_CAP_WEBHOOK_RETRY_429,
   .settings = settings,
   .n_settings = sizeof settings / sizeof settings[0],
   .instance_create = ghl_create,

@@ -50,7 +50,9 @@
 **        then look like a cancel plus a create.
 **   1.3  sidecal_event.staff (our staff slug, both directions), so a
 **        provider's assigned user becomes the appointment's staff member
-**        and ours reaches the provider.
+**        and ours reaches the provider; capability
+**        SIDECAL_CAP_WEBHOOK_RETRY_429 (the provider retries webhooks only
+**        on 429).
 **
 ** Threading: the host may call any callback of one instance from several
 ** threads at once, and callbacks of different instances concurrently.
@@ -77,6 +79,9 @@
 #define SIDECAL_CAP_WEBHOOKS           0x04u /* needs webhook_verify, webhook_parse */
 #define SIDECAL_CAP_FREE_BUSY          0x08u /* needs free_busy */
 #define SIDECAL_CAP_CREDENTIAL_REFRESH 0x10u /* needs refresh_credentials */
+/* The provider redelivers a webhook only when answered 429 (GoHighLevel),
+** so the host answers 429, not 503, when its inbox cannot take one. */
+#define SIDECAL_CAP_WEBHOOK_RETRY_429  0x20u
 
 /* Where list_events, webhook_parse and free_busy put their output. The host
 ** copies what it needs before each function returns. */
