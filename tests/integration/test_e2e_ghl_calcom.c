@@ -809,6 +809,12 @@ static void test_bad_deliveries(void) {
           "\"AppointmentArchived\" is not handled");
   g_free(odd);
   g_assert_cmpint(inbox_rows(), ==, inbox);
+  /* GHL redelivers only on 429: when the inbox cannot commit, that is the
+  ** answer (SIDECAL_CAP_WEBHOOK_RETRY_429), and nothing is stored. */
+  g_free(sql("REVOKE INSERT ON sync_inbox FROM sidecal_app"));
+  refused(post_ghl(good, NULL), 429, "acme.miami.ghl: the inbox cannot take the delivery now");
+  g_free(sql("GRANT INSERT ON sync_inbox TO sidecal_app"));
+  g_assert_cmpint(inbox_rows(), ==, inbox);
 
   /* Cal.com: a wrong signature, and the literal no-secret-provided. */
   char *s = iso(start + 3600);
