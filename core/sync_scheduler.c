@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "registry.h"
+#include "sync_apply.h"
 #include "sync_auth.h"
 #include "sync_health.h"
 #include "sync_sink.h"
@@ -124,6 +125,33 @@ static int sweep(PGconn *c, const struct sc_sync_target *t, const struct sidecal
   return SC_OK;
 }
 
+/* A provider that is the system of record for appointments (a location
+** instance): linked, active appointments starting in the window that a
+** full sync did not report were deleted there, so a lost delete webhook
+** does not leave a phantom booking. Each goes through the same path as a
+** reported deletion. */
+static int sweep_appointments(PGconn *c, const struct sc_sync_target *t,
+                              const struct sidecal_window *w, GHashTable *seen,
+                              struct sc_sync_counts *n, struct sc_error *err) {
+  char s[24], e[24];
+  snprintf(s, sizeof s, "%lld", (long long)w->start_utc);
+  snprintf(e, sizeof e, "%lld", (long long)w->end_utc);
+  const char *p[4] = {t->org, t->instance_id, s, e};
+  PGresult *r;
+  int rc = sc_db_exec(c,
+      "SELECT l.external_id FROM appointment_links l JOIN appointments a"
+      " ON a.organization_id = l.organization_id AND a.id = l.appointment_id"
+      " WHERE l.organization_id = $1::uuid AND l.instance_id = $2::uuid"
+      " AND a.starts_at >= to_timestamp($3::bigint) AND a.starts_at < to_timestamp($4::bigint)"
+      " AND a.status IN ('SCHEDULED', 'CONFIRMED', 'RESCHEDULED', 'IN_PROGRESS')", 4, p, &r, err);
+  if (rc) return rc;
+  for (int i = 0; i < PQntuples(r) && !rc; i++)
+    if (!g_hash_table_contains(seen, PQgetvalue(r, i, 0)))
+      rc = sc_sync_apply_deleted(c, t, PQgetvalue(r, i, 0), n, err);
+  PQclear(r);
+  return rc;
+}
+
 static int save(PGconn *c, const struct opts *o, const struct claimed *cl,
                 const struct sc_apply_sink *s, int full, int64_t ms, struct sc_error *err) {
   char d[24], dur[24];
@@ -158,7 +186,7 @@ static int32_t pass(struct sc_db_pool *pool, struct sc_plugin_instance *inst,
   if (!rc) {
     struct sc_apply_sink s;
     sc_apply_sink_init(&s, c, &t);
-    if (full && *t.staff_id) s.seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    if (full) s.seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     struct sc_plugin_call call;
     sc_plugin_call_init(inst, &call, "sync", 0);
     code = inst->plugin->desc.list_events(inst->state, &call.ctx, &w, full ? NULL : cl->cursor,
@@ -170,7 +198,9 @@ static int32_t pass(struct sc_db_pool *pool, struct sc_plugin_instance *inst,
       rc = s.rc;
       *err = s.err;
     }
-    if (!rc && code == SIDECAL_OK && s.seen) rc = sweep(c, &t, &w, s.seen, &rep->busy_swept, err);
+    if (!rc && code == SIDECAL_OK && s.seen)
+      rc = *t.staff_id ? sweep(c, &t, &w, s.seen, &rep->busy_swept, err)
+                       : sweep_appointments(c, &t, &w, s.seen, &s.counts, err);
     if (!rc && code == SIDECAL_OK) {
       rep->full = full;
       rep->events = s.counts.imported + s.counts.updated + s.counts.busy + s.counts.unchanged +

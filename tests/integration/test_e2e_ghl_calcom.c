@@ -673,6 +673,18 @@ static void test_background_sync(void) {
   wait_sql("1", "SELECT (extract(epoch FROM starts_at)::bigint = %lld AND title = 'f1-ahead-10 moved')::int"
                 " FROM appointments WHERE id = '%s'", (long long)moved, b);
   g_free(b);
+  /* Deleted in GHL and the webhook lost: the next full sync no longer sees
+  ** it, so ours is cancelled (disappearances are deletions). */
+  char *tok = ghl_fake_token(G);
+  char *authz = g_strdup_printf("Bearer %s", tok);
+  const char *hdrs[] = {"Authorization", authz, "Version", "2021-04-15", NULL};
+  struct sc_http_response resp = {0};
+  long st = ghl_fake_raw(G, "DELETE", "/calendars/events/f5-lost-30d", hdrs, NULL, &resp);
+  g_assert_true(st == 200 || st == 201);  /* GHL answers its deletes with 201 */
+  sc_http_response_free(&resp);
+  char *gone = appt_of("acme.miami.ghl", "f5-lost-30d");
+  wait_sql("CANCELLED", "SELECT status FROM appointments WHERE id = '%s'", gone);
+  g_free(gone), g_free(authz), g_free(tok);
 }
 
 /* ---- 6: conflicts ------------------------------------------------------ */
