@@ -50,7 +50,13 @@ static const char *our_marker(const struct sidecal_event *ev) {
   return ev->marker + 8;
 }
 
+/* The provider's finer status (ABI 1.2) when it names one of ours, else
+** the three-valued event status. */
 static const char *status_of(const struct sidecal_event *ev) {
+  enum sc_appt_status st;
+  if (SIDECAL_EVENT_HAS(ev, appointment_status) && ev->appointment_status &&
+      sc_appt_status_parse(ev->appointment_status, "appointment_status", &st, NULL) == SC_OK)
+    return sc_appt_status_name(st);
   return ev->status == SIDECAL_EVENT_CANCELLED   ? "CANCELLED"
          : ev->status == SIDECAL_EVENT_TENTATIVE ? "SCHEDULED"
                                                  : "CONFIRMED";

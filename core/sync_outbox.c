@@ -70,6 +70,7 @@ struct target {
   int all_day, cancelled;
   char *tz, *title, *description, *place, *name, *email, *phone;
   char *appt_staff, *event_type;  /* the appointment's slugs (ABI 1.3 / 1.2) */
+  char *status;                   /* the appointment's status name (ABI 1.2) */
 };
 
 static char *col(PGresult *r, int c) {
@@ -79,7 +80,7 @@ static char *col(PGresult *r, int c) {
 static void target_free(struct target *t) {
   char **s[] = {&t->instance, &t->org_slug, &t->location, &t->staff, &t->ext_id, &t->etag,
                 &t->tz, &t->title, &t->description, &t->place, &t->name, &t->email, &t->phone,
-                &t->appt_staff, &t->event_type};
+                &t->appt_staff, &t->event_type, &t->status};
   for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) g_free(*s[i]);
 }
 
@@ -134,7 +135,7 @@ static int load(PGconn *conn, const struct job *j, struct target *t, struct sc_e
       "  a.client_name, a.client_email, a.client_phone,"
       "  (SELECT s2.slug FROM staff s2 WHERE s2.organization_id = a.organization_id AND s2.id = a.staff_id),"
       "  (SELECT e.slug FROM event_types e WHERE e.organization_id = a.organization_id"
-      "   AND e.id = a.event_type_id)"
+      "   AND e.id = a.event_type_id), a.status"
       " FROM sync_jobs j"
       " JOIN connector_instances ci ON ci.organization_id = j.organization_id AND ci.id = j.instance_id"
       " JOIN organizations o ON o.organization_id = j.organization_id"
@@ -157,7 +158,8 @@ static int load(PGconn *conn, const struct job *j, struct target *t, struct sc_e
     .updated = atoll(PQgetvalue(r, 0, 9)), .all_day = PQgetvalue(r, 0, 10)[0] == 't',
     .cancelled = PQgetvalue(r, 0, 11)[0] == 't', .tz = col(r, 12), .title = col(r, 13),
     .description = col(r, 14), .place = col(r, 15), .name = col(r, 16), .email = col(r, 17),
-    .phone = col(r, 18), .appt_staff = col(r, 19), .event_type = col(r, 20)};
+    .phone = col(r, 18), .appt_staff = col(r, 19), .event_type = col(r, 20),
+    .status = col(r, 21)};
   PQclear(r);
   return SC_OK;
 }
@@ -236,7 +238,7 @@ static void fill_event(const struct target *t, const char *marker, struct sideca
     .n_attendees = (t->name || t->email || t->phone) ? 1 : 0, .attendees = att,
     .title = t->title, .description = t->description, .location = t->place,
     .last_modified_utc = t->updated, .marker = marker, .event_type = t->event_type,
-    .staff = t->appt_staff};
+    .staff = t->appt_staff, .appointment_status = t->status};
 }
 
 /* A call must end well inside the claim's lease, or another daemon could

@@ -126,6 +126,7 @@ int32_t ghl_report_appointment(struct ghl *g, json_object *a, json_object *conta
     .raw_json = json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN),
     .marker = recall_marker(g, key, marker, sizeof marker) ? marker : NULL,
     .staff = staff_of_user(g, str_of(a, "assignedUserId")),
+    .appointment_status = ghl_status_to_ours(str_of(a, "appointmentStatus")),
   };
   return sink->event(sink, &ev) ? 1 : 0;
 }
@@ -238,7 +239,9 @@ static json_object *appointment_body(struct ghl *g, const struct sidecal_event *
   add_str(o, "startTime", start);
   add_str(o, "endTime", end);
   add_str(o, "title", ev->title);
-  add_str(o, "appointmentStatus", ghl_status_from_event(ev->status));
+  const char *ours = SIDECAL_EVENT_HAS(ev, appointment_status) ? ev->appointment_status : NULL;
+  const char *mapped = ours ? ghl_status_from_ours(ours) : NULL;
+  add_str(o, "appointmentStatus", mapped ? mapped : ghl_status_from_event(ev->status));
   add_str(o, "assignedUserId", user);
   add_str(o, "address", ev->location);
   add_str(o, "description", ev->description);

@@ -219,15 +219,20 @@ static long cal_webhook(const char *trigger, const char *uid) {
 /* ---- the GHL fake ------------------------------------------------------ */
 
 /* Stores (or replaces) a GHL appointment as GHL holds it. */
-static void ghl_seed(const char *id, int64_t start, const char *title, int64_t updated) {
+static void ghl_seed_status(const char *id, int64_t start, const char *title, int64_t updated,
+                            const char *status) {
   char *s = iso(start), *e = iso(start + 1800), *u = iso(updated ? updated : time(NULL));
   char *body = g_strdup_printf(
       "{\"appointments\":[{\"id\":\"%s\",\"locationId\":\"" GHL_LOC "\",\"calendarId\":\"" GHL_CAL "\","
       "\"contactId\":\"c-seed\",\"assignedUserId\":\"u-ann\",\"startTime\":\"%s\",\"endTime\":\"%s\","
-      "\"title\":\"%s\",\"appointmentStatus\":\"confirmed\",\"dateAdded\":\"%s\",\"dateUpdated\":\"%s\"}]}",
-      id, s, e, title, u, u);
+      "\"title\":\"%s\",\"appointmentStatus\":\"%s\",\"dateAdded\":\"%s\",\"dateUpdated\":\"%s\"}]}",
+      id, s, e, title, status, u, u);
   ghl_fake_do(G, "/_fake/seed", body);
   g_free(body), g_free(s), g_free(e), g_free(u);
+}
+
+static void ghl_seed(const char *id, int64_t start, const char *title, int64_t updated) {
+  ghl_seed_status(id, start, title, updated, "confirmed");
 }
 
 /* GHL appointments (not cancelled) starting at t. */
@@ -685,6 +690,15 @@ static void test_background_sync(void) {
   char *gone = appt_of("acme.miami.ghl", "f5-lost-30d");
   wait_sql("CANCELLED", "SELECT status FROM appointments WHERE id = '%s'", gone);
   g_free(gone), g_free(authz), g_free(tok);
+  /* GHL's finer statuses cross the ABI (appointment_status): a visit marked
+  ** "showed" in GHL is COMPLETED here, "noshow" is NO_SHOW. */
+  ghl_seed_status("f5-showed", T0 + 2 * DAY + 9 * 3600, "Showed up", 0, "showed");
+  ghl_seed_status("f5-noshow", T0 + 2 * DAY + 10 * 3600, "Stayed away", 0, "noshow");
+  char *shown = wait_appt_of("acme.miami.ghl", "f5-showed");
+  char *absent = wait_appt_of("acme.miami.ghl", "f5-noshow");
+  wait_sql("COMPLETED", "SELECT status FROM appointments WHERE id = '%s'", shown);
+  wait_sql("NO_SHOW", "SELECT status FROM appointments WHERE id = '%s'", absent);
+  g_free(shown), g_free(absent);
 }
 
 /* ---- 6: conflicts ------------------------------------------------------ */
