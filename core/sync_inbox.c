@@ -90,17 +90,30 @@ static char *headers_json(const struct sc_webhook_in *in) {
   return s;
 }
 
-static int store(struct sc_db_pool *pool, struct sc_ingest *ingest, const struct sc_webhook_in *in,
-                 const char *instance, struct sc_webhook_out *out, struct sc_error *err) {
+/* The provider's delivery identity when its connector names one (ABI 1.3),
+** else a hash of the body. */
+static char *dedupe_key(struct sc_plugin_instance *inst, const struct sidecal_webhook *wh,
+                        const struct sc_webhook_in *in) {
+  char key[256];
+  if (inst->plugin->desc.webhook_dedupe_key &&
+      inst->plugin->desc.webhook_dedupe_key(inst->state, wh, key, sizeof key) == SIDECAL_OK && *key)
+    return g_strdup_printf("key:%s", key);
   char *hash = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)in->body,
                                            in->body_len);
-  char *dedupe = g_strdup_printf("sha256:%s", hash);
+  char *d = g_strdup_printf("sha256:%s", hash);
+  g_free(hash);
+  return d;
+}
+
+static int store(struct sc_db_pool *pool, struct sc_ingest *ingest, const struct sc_webhook_in *in,
+                 const char *instance, char *dedupe, struct sc_webhook_out *out,
+                 struct sc_error *err) {
   char *hdrs = headers_json(in);
   char *b64 = g_base64_encode((const guchar *)in->body, in->body_len);
   if (ingest) {
     struct sc_ingest_item item = {instance, dedupe, hdrs, b64, in->query};
     int rc = sc_ingest_submit(ingest, &item, &out->stored, &out->duplicate, err);
-    g_free(hash), g_free(dedupe), g_free(hdrs), g_free(b64);
+    g_free(dedupe), g_free(hdrs), g_free(b64);
     return rc;
   }
   const char *p[5] = {instance, dedupe, hdrs, b64, in->query};
@@ -124,7 +137,7 @@ static int store(struct sc_db_pool *pool, struct sc_ingest *ingest, const struct
   if (!rc) rc = sc_db_commit(c, err);
   else sc_db_rollback(c);
   sc_db_release(pool, c);
-  g_free(hash), g_free(dedupe), g_free(hdrs), g_free(b64);
+  g_free(dedupe), g_free(hdrs), g_free(b64);
   return rc;
 }
 
@@ -148,7 +161,7 @@ void sc_inbox_receive(struct sc_db_pool *pool, struct sc_registry *reg, struct s
       answer(out, 401, "%.200s: signature verification failed: %.250s", inst->name, call.res.message);
     } else {
       struct sc_error err;
-      if (store(pool, ingest, in, inst->name, out, &err)) {
+      if (store(pool, ingest, in, inst->name, dedupe_key(inst, &wh, in), out, &err)) {
         /* The status the provider redelivers on: 429 for those that say so,
         ** 5xx for everyone else. */
         answer(out, (inst->plugin->desc.capabilities & SIDECAL_CAP_WEBHOOK_RETRY_429) ? 429 : 503,

@@ -155,6 +155,7 @@ static const struct sidecal_connector descriptor = {
   .webhook_verify = ghl_webhook_verify,
   .webhook_parse = ghl_webhook_parse,
   .refresh_credentials = ghl_refresh_credentials,
+  .webhook_dedupe_key = ghl_webhook_dedupe,
 };
 
 const struct sidecal_connector *sidecal_connector_entry(const struct sidecal_host_api *h) {

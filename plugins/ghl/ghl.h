@@ -107,6 +107,9 @@ int32_t ghl_webhook_route(const struct sidecal_call_ctx *ctx, const struct sidec
 int32_t ghl_instance_key(void *instance, char *key, size_t key_size);
 int32_t ghl_webhook_verify(void *instance, const struct sidecal_call_ctx *ctx,
                            const struct sidecal_webhook *wh, struct sidecal_result *res);
+/* ABI 1.3 webhook_dedupe_key: GHL's webhookId, else (id, dateUpdated, type). */
+int32_t ghl_webhook_dedupe(void *instance, const struct sidecal_webhook *wh, char *buf,
+                           size_t size);
 int32_t ghl_webhook_parse(void *instance, const struct sidecal_call_ctx *ctx,
                           const struct sidecal_webhook *wh, const struct sidecal_sink *sink,
                           struct sidecal_result *res);

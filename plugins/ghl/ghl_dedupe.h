@@ -2,8 +2,8 @@
 ** The dedupe key of a GHL webhook delivery: "ghl:<webhookId>" when GHL
 ** sends one, else "ghl:<appointment id>|<dateUpdated>|<type>", so a
 ** redelivery of the same change is recognised. Pure (json-c only): the
-** tests link this file. The connector ABI has no way yet to hand this key
-** to the host's inbox (see README.md, "What the ABI lacks").
+** tests link this file. The host gets it through the ABI 1.3 callback
+** webhook_dedupe_key (ghl_webhook_dedupe).
 */
 #ifndef GHL_DEDUPE_H
 #define GHL_DEDUPE_H

@@ -5,6 +5,7 @@
 ** AppointmentCreate / AppointmentUpdate / AppointmentDelete.
 */
 #include "ghl.h"
+#include "ghl_dedupe.h"
 
 #include <glib.h>
 #include <openssl/evp.h>
@@ -121,6 +122,12 @@ int32_t ghl_webhook_verify(void *instance, const struct sidecal_call_ctx *ctx,
   g_free(sig);
   if (!ok) return sidecal_error(res, "GHL webhook signature does not match its body");
   return sidecal_ok(res);
+}
+
+int32_t ghl_webhook_dedupe(void *instance, const struct sidecal_webhook *wh, char *buf,
+                           size_t size) {
+  (void)instance;
+  return ghl_webhook_dedupe_key(wh->body, wh->body_len, buf, size) == 0 ? SIDECAL_OK : SIDECAL_ERROR;
 }
 
 int32_t ghl_webhook_parse(void *instance, const struct sidecal_call_ctx *ctx,

@@ -887,6 +887,27 @@ static void test_bad_deliveries(void) {
   json_object_put(d);
 }
 
+/* ---- 8: a redelivery is one delivery ----------------------------------- */
+
+/* GHL's webhookId is the delivery's identity (ABI 1.3 webhook_dedupe_key):
+** the same id again is acknowledged as a duplicate and applied once, even
+** when the bytes differ. */
+static void test_redelivery_same_webhook_id(void) {
+  int inbox = inbox_rows();
+  char *once = ghl_body("AppointmentUpdate", GHL_LOC, T0 + 9 * DAY);
+  struct reply r1 = post_ghl(once, NULL);
+  g_assert_cmpint(r1.status, ==, 200);
+  g_assert_nonnull(strstr(r1.body, "\"accepted\""));
+  char *spaced = g_strdup_printf(" %s ", once);
+  struct reply r2 = post_ghl(spaced, NULL);
+  g_assert_cmpint(r2.status, ==, 200);
+  g_assert_nonnull(strstr(r2.body, "\"duplicate\""));
+  g_assert_cmpint(inbox_rows(), ==, inbox + 1);
+  char *key = sql("SELECT dedupe_key FROM sync_inbox ORDER BY id DESC LIMIT 1");
+  g_assert_cmpstr(key, ==, "key:ghl:AppointmentUpdate");
+  g_free(key), g_free(r1.body), g_free(r2.body), g_free(once), g_free(spaced);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   start_world();
@@ -897,6 +918,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/e2e/5_background_sync_catches_lost_webhook", test_background_sync);
   g_test_add_func("/e2e/6_conflicts", test_conflicts);
   g_test_add_func("/e2e/7_bad_deliveries", test_bad_deliveries);
+  g_test_add_func("/e2e/8_redelivery_same_webhook_id", test_redelivery_same_webhook_id);
   int rc = g_test_run();
   stop_world();
   return rc;

@@ -256,8 +256,8 @@ static void test_refusals_visible_after_reload(void) {
             "from the host's 1; rebuild it against sidecal-sdk 1"),
     refusal("newer_minor", "0.1.0 (ABI 1.7) refused by host (ABI 1.3): built for a newer host "
             "(ABI minor 7 > 3); upgrade sidecal or rebuild the connector against this SDK"),
-    refusal("oversized", "0.1.0 (ABI 1.3) refused by host (ABI 1.3): descriptor is 224 bytes, "
-            "larger than the 160 bytes this host knows for ABI 1.3"),
+    refusal("oversized", "0.1.0 (ABI 1.3) refused by host (ABI 1.3): descriptor is 232 bytes, "
+            "larger than the 168 bytes this host knows for ABI 1.3"),
     refusal("wrong_magic", "(ABI unknown) refused by host (ABI 1.3): bad magic 0xdeadbeef "
             "(expected 0x53434e31); not a sidecal connector descriptor"),
     refusal("no_entry", "(ABI unknown) refused by host (ABI 1.3): no sidecal_connector_entry "

@@ -42,7 +42,7 @@ static void test_constants(void) {
 
 static void test_connector(void) {
   if (!lp64()) return;
-  SIZE(sidecal_connector, 160);
+  SIZE(sidecal_connector, 168);
   OFF(sidecal_connector, magic, 0);
   OFF(sidecal_connector, abi_major, 4);
   OFF(sidecal_connector, abi_minor, 8);
@@ -66,6 +66,7 @@ static void test_connector(void) {
   OFF(sidecal_connector, webhook_parse, 136);
   OFF(sidecal_connector, free_busy, 144);
   OFF(sidecal_connector, refresh_credentials, 152);
+  OFF(sidecal_connector, webhook_dedupe_key, 160);
 }
 
 static void test_settings_and_results(void) {

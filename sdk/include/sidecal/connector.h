@@ -52,7 +52,8 @@
 **        provider's assigned user becomes the appointment's staff member
 **        and ours reaches the provider; capability
 **        SIDECAL_CAP_WEBHOOK_RETRY_429 (the provider retries webhooks only
-**        on 429).
+**        on 429); optional callback webhook_dedupe_key (the provider's
+**        delivery identity, e.g. GHL's webhookId).
 **
 ** Threading: the host may call any callback of one instance from several
 ** threads at once, and callbacks of different instances concurrently.
@@ -208,6 +209,14 @@ struct sidecal_connector {
   int32_t (*refresh_credentials)(void *instance,
                                  const struct sidecal_call_ctx *ctx,
                                  struct sidecal_result *res);
+
+  /* --- ABI 1.3 (optional, with SIDECAL_CAP_WEBHOOKS) ---
+  ** webhook_dedupe_key: the provider's own identity of a verified delivery
+  ** (e.g. its delivery id) into buf; the host treats deliveries with the
+  ** same key as one. Anything but SIDECAL_OK, or no callback, and the host
+  ** falls back to a hash of the body. */
+  int32_t (*webhook_dedupe_key)(void *instance, const struct sidecal_webhook *wh,
+                                char *buf, size_t size);
 };
 
 /* Fill the stamp of a descriptor: SIDECAL_CONNECTOR_STAMP, .name = ... */
