@@ -150,7 +150,10 @@ struct sidecal_connector {
   ** cursor == NULL: full sync (report everything in the window). Otherwise
   ** report only what changed since that cursor, or return
   ** SIDECAL_CURSOR_EXPIRED when the provider no longer knows it. Call
-  ** sink->cursor with the next cursor before returning OK. */
+  ** sink->cursor with the next cursor before returning OK. A full sync
+  ** that returns OK must have reported every event in the window: the
+  ** host treats what it did not see there as deleted. Stop early only with
+  ** RETRY or ERROR. */
   int32_t (*list_events)(void *instance, const struct sidecal_call_ctx *ctx,
                          const struct sidecal_window *window,
                          const char *cursor, const struct sidecal_sink *sink,
