@@ -6,6 +6,8 @@
 */
 #include "plugin_runtime.h"
 
+#include "process_name.h"
+
 #include <errno.h>
 #include <glib.h>
 #include <pthread.h>
@@ -352,7 +354,7 @@ static struct sc_plugin_runtime *runtime_new(struct sc_app *app,
     return NULL;
   }
   if (gethostname(rt->host, sizeof rt->host - 1) != 0) snprintf(rt->host, sizeof rt->host, "localhost");
-  snprintf(rt->daemon_id, sizeof rt->daemon_id, "%s:%ld", rt->host, (long)getpid());
+  sc_process_name(rt->daemon_id, sizeof rt->daemon_id, NULL);
   pthread_mutex_init(&rt->gate, NULL);
   rt->secrets = (struct sc_plugin_secrets){.read = secret_read, .store = secret_store, .ud = app};
   return rt;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "process_name.h"
 #include "registry.h"
 #include "sync_apply.h"
 #include "sync_auth.h"
@@ -34,13 +35,7 @@ static void resolve(const struct sc_outbox_options *o, struct opts *r) {
   r->max_ms = o->max_backoff_ms > 0 ? o->max_backoff_ms : 3600000;
   r->lease_ms = o->lease_ms > 0 ? o->lease_ms : 300000;
   r->poll_ms = o->poll_ms > 0 ? o->poll_ms : 1000;
-  if (o->holder) {
-    snprintf(r->holder, sizeof r->holder, "%s", o->holder);
-  } else {
-    char host[64] = "";
-    gethostname(host, sizeof host - 1);
-    snprintf(r->holder, sizeof r->holder, "%s:%d", host, (int)getpid());
-  }
+  sc_process_name(r->holder, sizeof r->holder, o->holder);
 }
 
 /* Backoff for the attempt that just failed, honouring retry_after_ms. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "process_name.h"
 #include "registry.h"
 #include "sync_apply.h"
 #include "sync_auth.h"
@@ -34,13 +35,7 @@ static void resolve(const struct sc_sched_options *o, struct opts *r) {
   r->horizon = o->horizon_days > 0 ? o->horizon_days : 62;
   r->init_back = o->initial_back_days > 0 ? o->initial_back_days : 30;
   r->init_ahead = o->initial_ahead_days > 0 ? o->initial_ahead_days : 90;
-  if (o->holder) {
-    snprintf(r->holder, sizeof r->holder, "%s", o->holder);
-  } else {
-    char host[64] = "";
-    gethostname(host, sizeof host - 1);
-    snprintf(r->holder, sizeof r->holder, "%s:%d", host, (int)getpid());
-  }
+  sc_process_name(r->holder, sizeof r->holder, o->holder);
 }
 
 struct claimed {

@@ -205,37 +205,46 @@ static void test_deactivation_keeps_appointments(struct fixture *f, gconstpointe
   g_free(id_before);
 }
 
-static void get_secret(struct fixture *f, const char *expect) {
-  char *org = sc_test_db_value(f->owner, "SELECT organization_id FROM connector_instances");
-  char *inst = sc_test_db_value(f->owner, "SELECT id FROM connector_instances");
-  PGconn *c = sc_db_acquire(f->pool);
+/* The connector instance's ids, and a connection in its tenant's transaction. */
+struct in_tenant {
+  char *org, *inst;
+  PGconn *c;
+};
+
+static void enter_tenant(struct fixture *f, struct in_tenant *x) {
+  x->org = sc_test_db_value(f->owner, "SELECT organization_id FROM connector_instances");
+  x->inst = sc_test_db_value(f->owner, "SELECT id FROM connector_instances");
+  x->c = sc_db_acquire(f->pool);
   struct sc_tenant t = {0};
-  g_strlcpy(t.org_id, org, sizeof t.org_id);
+  g_strlcpy(t.org_id, x->org, sizeof t.org_id);
+  struct sc_error err;
+  g_assert_cmpint(sc_db_begin(x->c, &t, &err), ==, SC_OK);
+}
+
+static void leave_tenant(struct fixture *f, struct in_tenant *x) {
+  sc_db_release(f->pool, x->c);  /* rolls back what was not committed */
+  g_free(x->org);
+  g_free(x->inst);
+}
+
+static void get_secret(struct fixture *f, const char *expect) {
+  struct in_tenant x;
   struct sc_error err;
   char *value = NULL;
-  g_assert_cmpint(sc_db_begin(c, &t, &err), ==, SC_OK);
-  g_assert_cmpint(sc_secret_get(c, f->kr, org, inst, "refresh_token", &value, &err), ==, SC_OK);
-  sc_db_rollback(c);
-  sc_db_release(f->pool, c);
+  enter_tenant(f, &x);
+  g_assert_cmpint(sc_secret_get(x.c, f->kr, x.org, x.inst, "refresh_token", &value, &err), ==, SC_OK);
+  leave_tenant(f, &x);
   g_assert_cmpstr(value, ==, expect);
   free(value);
-  g_free(org);
-  g_free(inst);
 }
 
 static void put_secret(struct fixture *f, const char *value) {
-  char *org = sc_test_db_value(f->owner, "SELECT organization_id FROM connector_instances");
-  char *inst = sc_test_db_value(f->owner, "SELECT id FROM connector_instances");
-  PGconn *c = sc_db_acquire(f->pool);
-  struct sc_tenant t = {0};
-  g_strlcpy(t.org_id, org, sizeof t.org_id);
+  struct in_tenant x;
   struct sc_error err;
-  g_assert_cmpint(sc_db_begin(c, &t, &err), ==, SC_OK);
-  g_assert_cmpint(sc_secret_put(c, f->kr, org, inst, "refresh_token", value, &err), ==, SC_OK);
-  g_assert_cmpint(sc_db_commit(c, &err), ==, SC_OK);
-  sc_db_release(f->pool, c);
-  g_free(org);
-  g_free(inst);
+  enter_tenant(f, &x);
+  g_assert_cmpint(sc_secret_put(x.c, f->kr, x.org, x.inst, "refresh_token", value, &err), ==, SC_OK);
+  g_assert_cmpint(sc_db_commit(x.c, &err), ==, SC_OK);
+  leave_tenant(f, &x);
 }
 
 static void test_secret_seeding(struct fixture *f, gconstpointer data) {
