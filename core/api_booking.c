@@ -102,7 +102,7 @@ static int book(struct sc_app *app, struct sc_http_req *req, struct sc_booking *
   if (!rc) out = render(b, id, st);
   if (!rc && key)
     rc = sc_idem_store(conn, b->org->id, key, 201, json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN), err);
-  if (!rc) rc = sc_db_commit(conn, err);
+  if (!rc) rc = sc_booking_commit(conn, b, st, err);
   if (rc) sc_db_rollback(conn);
   sc_db_release(app->pool, conn);
   if (rc) {

@@ -223,6 +223,14 @@ static int load_inputs(PGconn *conn, const struct sc_avail_request *rq, const st
   /* Two days of margin cover any buffer and any zone offset. */
   int64_t lo = sc_tz_to_instant(tz, (int64_t)(d0 - 2) * 86400);
   int64_t hi = sc_tz_to_instant(tz, (int64_t)(d1 + 3) * 86400);
+  /* A booking re-check asks about one slot: only busy time touching it (with
+  ** its buffers) can take it away, and a staff member booked solid would
+  ** otherwise load days of appointments per booking. The daily cap needs
+  ** the whole day's appointments of the type, so it keeps the wide read. */
+  if (rq->bypass_cache && rq->et->daily_cap <= 0) {
+    lo = rq->probe - (int64_t)rq->et->buffer_before * 60;
+    hi = rq->probe + (int64_t)(rq->et->duration + rq->et->buffer_after) * 60;
+  }
   int rc = load_rules(conn, rq->loc->id, st->id, in, err);
   if (!rc) rc = load_overrides(conn, rq->loc->id, st->id, d0, d1, in, err);
   if (!rc) rc = load_blocks(conn, rq->loc->id, st->id, in, err);

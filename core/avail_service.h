@@ -42,6 +42,7 @@ struct sc_avail_request {
   const char *window_tz;     /* NULL: the location's zone */
   int64_t now;               /* UTC epoch seconds */
   int bypass_cache;          /* booking re-checks read fresh inside their transaction */
+  int64_t probe;             /* with bypass_cache: the one slot start being checked */
 };
 
 /* Free slot starts of one staff member within the request window.

@@ -58,7 +58,8 @@ static int offered(struct sc_db_pool *pool, PGconn *conn, struct sc_avail_cache 
   sc_date d = local_date(b->loc->timezone, b->start);
   /* A slot starts on its rule day's local date (rules end by 24:00). */
   struct sc_avail_request rq = {.org = b->org, .loc = b->loc, .et = b->et, .from = d,
-                                .to = d, .now = b->now, .bypass_cache = 1};
+                                .to = d, .now = b->now, .bypass_cache = 1,
+                                .probe = b->start};
   struct sc_staff_slots ss;
   int rc = sc_avail_staff_slots(pool, conn, cache, &rq, st, &ss, err);
   if (rc) return rc;
@@ -101,8 +102,8 @@ static int try_staff(struct sc_db_pool *pool, PGconn *conn, struct sc_avail_cach
   *done = 0;
   int rc = last ? SC_OK : sc_db_run(conn, "SAVEPOINT booking_try", err);
   if (!rc)
-    rc = sc_db_exec_prep(conn, "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))",
-                         2, p, NULL, err);
+    rc = sc_db_exec_prep(conn, "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0)),"
+                         " set_config('sidecal.avail_notice', 'after_commit', true)", 2, p, NULL, err);
   int ok = 0;
   if (!rc) rc = offered(pool, conn, cache, b, st, &ok, err);
   if (!rc && ok) {
@@ -139,4 +140,12 @@ int sc_booking_make(struct sc_db_pool *pool, PGconn *conn, struct sc_avail_cache
   if (rc) return rc;
   sc_error_set(err, SC_ECONFLICT, "start", "start: that time is no longer available");
   return sc_error_kind(err, "slot_taken");
+}
+
+int sc_booking_commit(PGconn *conn, const struct sc_booking *b, const struct sc_cat_staff *chosen,
+                      struct sc_error *err) {
+  /* The payload the appointments trigger would have sent (core/sql/003). */
+  char payload[128];
+  snprintf(payload, sizeof payload, "%s %s %s", b->org->id, chosen->id, b->loc->id);
+  return sc_db_commit_notify(conn, "sidecal_avail", payload, err);
 }

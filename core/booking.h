@@ -9,6 +9,11 @@
 ** the database (not the cache), and inserts the appointment if the
 ** requested start is among them. The exclusion constraint on appointments
 ** stays the last word. With nobody free: SC_ECONFLICT, kind "slot_taken".
+**
+** The booking's availability notice (channel sidecal_avail, which drops
+** cached days in every daemon) is not sent by the appointments trigger but
+** by sc_booking_commit, after the commit: see core/sql/007. Commit a
+** transaction that booked with sc_booking_commit, never plain COMMIT.
 */
 #ifndef SC_BOOKING_H
 #define SC_BOOKING_H
@@ -34,5 +39,8 @@ struct sc_booking {
 int sc_booking_make(struct sc_db_pool *pool, PGconn *conn, struct sc_avail_cache *cache,
                     const struct sc_booking *b, char id[37],
                     const struct sc_cat_staff **chosen, struct sc_error *err);
+/* COMMIT and the availability notice for the chosen staff member. */
+int sc_booking_commit(PGconn *conn, const struct sc_booking *b, const struct sc_cat_staff *chosen,
+                      struct sc_error *err);
 
 #endif

@@ -327,6 +327,36 @@ int sc_db_commit(PGconn *conn, struct sc_error *err) {
   return sc_db_run(conn, "COMMIT", err);
 }
 
+/* The two results are read apart: a failed notice must not report a
+** commit that happened as failed (the caller would answer 500 for a
+** booking that exists). */
+int sc_db_commit_notify(PGconn *conn, const char *channel, const char *payload,
+                        struct sc_error *err) {
+  if (PQtransactionStatus(conn) == PQTRANS_INERROR) {
+    sc_db_rollback(conn);
+    return sc_error_set(err, SC_EDB, NULL, "COMMIT: the transaction had failed and was rolled back");
+  }
+  char *c = PQescapeIdentifier(conn, channel, strlen(channel));
+  char *p = PQescapeLiteral(conn, payload, strlen(payload));
+  char *sql = c && p ? g_strdup_printf("COMMIT; NOTIFY %s, %s", c, p) : NULL;
+  PQfreemem(c);
+  PQfreemem(p);
+  sc_metrics_count_query();
+  if (!sql || !PQsendQuery(conn, sql)) {
+    g_free(sql);
+    return sc_error_set(err, SC_EDB, NULL, "cannot send COMMIT: %s", PQerrorMessage(conn));
+  }
+  g_free(sql);
+  int rc = SC_OK, n = 0;
+  for (PGresult *r; (r = PQgetResult(conn)); PQclear(r), n++) {
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (n == 0 && !ok) rc = result_error(conn, r, err);
+    else if (!ok) sc_log_warn("event=notify_failed channel=%s error=\"%s\"", channel,
+                              PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+  }
+  return n ? rc : sc_error_set(err, SC_EDB, NULL, "COMMIT: %s", PQerrorMessage(conn));
+}
+
 void sc_db_rollback(PGconn *conn) {
   PGresult *r = PQexec(conn, "ROLLBACK");
   PQclear(r);

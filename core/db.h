@@ -48,6 +48,12 @@ int sc_db_check_app_role(PGconn *conn, struct sc_error *err);
 int sc_db_begin(PGconn *conn, const struct sc_tenant *tenant,
                 struct sc_error *err);
 int sc_db_commit(PGconn *conn, struct sc_error *err);
+/* COMMIT, then NOTIFY channel with payload in a transaction of its own, in
+** one round trip. A notice sent inside a writing transaction makes its
+** commit wait for every other notifying commit's WAL flush; sent after,
+** it has nothing to flush. Nothing is sent when the commit fails. */
+int sc_db_commit_notify(PGconn *conn, const char *channel, const char *payload,
+                        struct sc_error *err);
 void sc_db_rollback(PGconn *conn);
 
 /* Runs a parameterised statement. On success *res (when non-NULL) holds

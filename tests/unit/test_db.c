@@ -153,6 +153,50 @@ static void test_release_rolls_back_open_transaction(void) {
   sc_test_db_drop(&db);
 }
 
+static PGnotify *next_notice(PGconn *l) {
+  for (int i = 0; i < 200; i++) {
+    PQconsumeInput(l);
+    PGnotify *n = PQnotifies(l);
+    if (n) return n;
+    g_usleep(10000);
+  }
+  return NULL;
+}
+
+/* The notice arrives once, after the row is committed; a failed
+** transaction commits nothing, reports the rollback and sends nothing. */
+static void test_commit_notify(void) {
+  struct sc_test_db db;
+  sc_test_db_create_migrated(&db);
+  PGconn *owner = sc_test_db_connect(&db), *listener = sc_test_db_connect(&db);
+  seed_two_orgs(owner);
+  g_free(sc_test_db_value(listener, "LISTEN sidecal_avail"));
+  struct sc_error err;
+  g_assert_cmpint(sc_db_run(owner, "BEGIN; UPDATE organizations SET name = 'x'", &err), ==, SC_OK);
+  g_assert_cmpint(sc_db_commit_notify(owner, "sidecal_avail", "it's done", &err), ==, SC_OK);
+  g_assert_cmpint(PQtransactionStatus(owner), ==, PQTRANS_IDLE);
+  char *v = sc_test_db_value(owner, "SELECT count(*) FROM organizations WHERE name = 'x'");
+  g_assert_cmpstr(v, ==, "2");
+  g_free(v);
+  PGnotify *n = next_notice(listener);
+  g_assert_nonnull(n);
+  g_assert_cmpstr(n->relname, ==, "sidecal_avail");
+  g_assert_cmpstr(n->extra, ==, "it's done");
+  PQfreemem(n);
+  g_assert_cmpint(sc_db_run(owner, "BEGIN; UPDATE organizations SET name = 'y'", &err), ==, SC_OK);
+  g_assert_cmpint(sc_db_run(owner, "SELECT 1/0", &err), ==, SC_EDB);
+  g_assert_cmpint(sc_db_commit_notify(owner, "sidecal_avail", "never", &err), ==, SC_EDB);
+  g_assert_cmpstr(err.message, ==, "COMMIT: the transaction had failed and was rolled back");
+  g_assert_cmpint(PQtransactionStatus(owner), ==, PQTRANS_IDLE);
+  v = sc_test_db_value(owner, "SELECT count(*) FROM organizations WHERE name = 'y'");
+  g_assert_cmpstr(v, ==, "0");
+  g_free(v);
+  g_assert_null(next_notice(listener));
+  PQfinish(listener);
+  PQfinish(owner);
+  sc_test_db_drop(&db);
+}
+
 static void test_bad_url_message(void) {
   struct sc_db_pool *pool = NULL;
   struct sc_error err;
@@ -168,5 +212,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/db/privileged_roles_refused", test_privileged_roles_refused);
   g_test_add_func("/db/release_rolls_back", test_release_rolls_back_open_transaction);
   g_test_add_func("/db/bad_url_message", test_bad_url_message);
+  g_test_add_func("/db/commit_notify", test_commit_notify);
   return g_test_run();
 }
