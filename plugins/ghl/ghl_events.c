@@ -168,22 +168,23 @@ static int32_t fetch_window(struct ghl *g, const struct sidecal_call_ctx *ctx, c
   return one < 0 ? res->code : sidecal_ok(res);
 }
 
-/* The contacts of one listing, by contactId; a NULL value is a contact GHL
-** no longer has (404): no client, asked once. */
 static void contact_free(gpointer c) { json_object_put(c); }
 
 struct list_state {
   const struct sidecal_sink *sink;
   const struct sidecal_call_ctx *ctx;
   struct sidecal_result *res;
+  /* This listing's contacts by contactId; a NULL value is one GHL no
+  ** longer has (404): no client, and not asked again. */
   GHashTable *contacts;
   uint64_t reported, skipped, contacts_fetched;
 };
 
 /* The client of an appointment: from this listing's cache, else GET
-** /contacts/{id} once. -1 with st->res set when GHL could not answer (429,
-** 5xx, no response, 401): the listing fails rather than report the
-** appointment without its client, which would look like a change. */
+** /contacts/{id} once. -1 with st->res set when GHL did not answer with the
+** contact or a 404 (429, 5xx, no response, 401, another 4xx): the listing
+** fails rather than report the appointment without its client, because an
+** import keeps the client it was first given. */
 static int contact_of(struct ghl *g, struct list_state *st, const char *id, json_object **contact) {
   *contact = NULL;
   if (!id || !*id) return 0;
