@@ -124,7 +124,17 @@ static int sweep(PGconn *c, const struct sc_sync_target *t, const struct sidecal
 ** instance): linked, active appointments starting in the window that a
 ** full sync did not report were deleted there, so a lost delete webhook
 ** does not leave a phantom booking. Each goes through the same path as a
-** reported deletion. */
+** reported deletion.
+**
+** The listing is a snapshot taken while other workers go on: an outbox
+** worker may create the event at the provider after the listing read it
+** and commit the link before this query runs, and a push still pending
+** (or finished meanwhile) may not be at the provider yet, e.g. a move into
+** the window. Neither absence means deleted, so the sweep only judges
+** links older than this pass (now() is its transaction's start, taken
+** before the listing) whose appointment has no push to this instance
+** pending, running or settled since then; the next full sync judges the
+** rest. */
 static int sweep_appointments(PGconn *c, const struct sc_sync_target *t,
                               const struct sidecal_window *w, GHashTable *seen,
                               struct sc_sync_counts *n, struct sc_error *err) {
@@ -138,7 +148,11 @@ static int sweep_appointments(PGconn *c, const struct sc_sync_target *t,
       " ON a.organization_id = l.organization_id AND a.id = l.appointment_id"
       " WHERE l.organization_id = $1::uuid AND l.instance_id = $2::uuid"
       " AND a.starts_at >= to_timestamp($3::bigint) AND a.starts_at < to_timestamp($4::bigint)"
-      " AND a.status IN ('SCHEDULED', 'CONFIRMED', 'RESCHEDULED', 'IN_PROGRESS')", 4, p, &r, err);
+      " AND a.status IN ('SCHEDULED', 'CONFIRMED', 'RESCHEDULED', 'IN_PROGRESS')"
+      " AND l.updated_at < now()"
+      " AND NOT EXISTS (SELECT 1 FROM sync_jobs j WHERE j.organization_id = l.organization_id"
+      "  AND j.appointment_id = l.appointment_id AND j.instance_id = l.instance_id"
+      "  AND (j.state IN ('pending', 'running') OR j.updated_at >= now()))", 4, p, &r, err);
   if (rc) return rc;
   for (int i = 0; i < PQntuples(r) && !rc; i++)
     if (!g_hash_table_contains(seen, PQgetvalue(r, i, 0)))

@@ -108,6 +108,11 @@ int32_t cc_booking_event(const struct cc *c, json_object *b,
 const char *cc_slug_for(const struct cc *c, int64_t type_id);
 int64_t cc_type_for(const struct cc *c, const char *slug);
 const char *cc_str(json_object *o, const char *key);
+/* A booking's version as an etag: its updatedAt, else its createdAt (Cal.com
+** may leave updatedAt empty until the first change); NULL when it has
+** neither. Reported by listings and returned by our own writes, so the host
+** knows the booking it just wrote when the next poll lists it. */
+const char *cc_booking_etag(json_object *b);
 
 /* ---- calcom_ops.c ---- */
 

@@ -126,6 +126,11 @@ static const char *zone_of(json_object *b, const struct cc_event *out) {
   return NULL;
 }
 
+const char *cc_booking_etag(json_object *b) {
+  const char *u = cc_str(b, "updatedAt");
+  return u && *u ? u : cc_str(b, "createdAt");
+}
+
 int32_t cc_booking_event(const struct cc *c, json_object *b, int64_t fallback_modified,
                          struct cc_event *out, struct sidecal_result *res) {
   memset(out, 0, sizeof *out);

@@ -74,6 +74,9 @@ static void report(const struct cc *c, const struct sidecal_call_ctx *ctx, json_
     return;
   }
   if (!e.ev.marker && *inherited) e.ev.marker = inherited;
+  /* Only listings carry the version: a webhook payload's updatedAt, if
+  ** any, is not known to be the booking's latest. */
+  e.ev.etag = cc_booking_etag(b);
   st->reported++;
   if (sink->event(sink, &e.ev)) st->stopped = 1;
 }
@@ -212,6 +215,12 @@ int32_t cc_booking_tenant(const struct cc *c, const struct sidecal_call_ctx *ctx
   return rc;
 }
 
+/* The version of the booking a write left, as the link's etag. */
+static void etag_of(json_object *b, struct sidecal_write_result *out) {
+  const char *etag = cc_booking_etag(b);
+  snprintf(out->etag, sizeof out->etag, "%s", etag && strlen(etag) < sizeof out->etag ? etag : "");
+}
+
 static int32_t post_booking(const struct cc *c, const struct sidecal_call_ctx *ctx,
                             const char *path, const char *version, json_object *body,
                             const char *what, struct sidecal_write_result *out,
@@ -230,7 +239,7 @@ static int32_t post_booking(const struct cc *c, const struct sidecal_call_ctx *c
     rc = cc_fail(res, SIDECAL_ERROR, 0, "Cal.com answered %s without a booking uid", what);
   if (rc == SIDECAL_OK) {
     snprintf(out->external_id, sizeof out->external_id, "%s", uid);
-    out->etag[0] = '\0';
+    etag_of(b, out);
   }
   cc_resp_free(&r);
   return rc;
@@ -362,9 +371,10 @@ int32_t cc_update_event(void *instance, const struct sidecal_call_ctx *ctx,
   cc_parse_time(cc_str(r.data, "start"), &start, NULL);
   const char *status = cc_str(r.data, "status");
   int cancelled = status && !strcmp(status, "cancelled");
-  cc_resp_free(&r);
   snprintf(out->external_id, sizeof out->external_id, "%s", cur);
-  out->etag[0] = '\0';
+  etag_of(r.data, out);  /* the version left when nothing needs doing */
+  cc_resp_free(&r);
+  if (ev->status == SIDECAL_EVENT_CANCELLED && !cancelled) out->etag[0] = '\0';
   if (ev->status == SIDECAL_EVENT_CANCELLED)
     return cancelled ? sidecal_ok(res) : cancel(c, ctx, cur, res);
   if (start == ev->start_utc) return sidecal_ok(res);

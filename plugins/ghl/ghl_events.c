@@ -131,11 +131,13 @@ int32_t ghl_report_appointment(struct ghl *g, json_object *a, json_object *conta
   return sink->event(sink, &ev) ? 1 : 0;
 }
 
-/* GET /calendars/events for one calendar; each appointment goes to on_one
-** until it returns nonzero. */
+/* GET /calendars/events for one calendar; each appointment goes to on_one,
+** which answers 0 (go on), 1 (the caller wants no more: *stopped, OK) or -1
+** (failed with res set: the listing stops with that result, never OK, since
+** a full listing that answers OK must have reported the whole window). */
 static int32_t fetch_window(struct ghl *g, const struct sidecal_call_ctx *ctx, const char *calendar,
                             int64_t start_ms, int64_t end_ms,
-                            int32_t (*on_one)(struct ghl *, json_object *, void *), void *data,
+                            int (*on_one)(struct ghl *, json_object *, void *), void *data,
                             int *stopped, struct sidecal_result *res) {
   char *loc = g_uri_escape_string(g->location_id, NULL, FALSE);
   char *cal = g_uri_escape_string(calendar, NULL, FALSE);
@@ -157,21 +159,53 @@ static int32_t fetch_window(struct ghl *g, const struct sidecal_call_ctx *ctx, c
     return sidecal_retry(res, 0, "GHL's events listing has no \"events\" array");
   }
   size_t n = json_object_array_length(events);
-  for (size_t i = 0; i < n && !*stopped; i++)
-    if (on_one(g, json_object_array_get_idx(events, i), data) > 0) *stopped = 1;
+  int one = 0;
+  for (size_t i = 0; i < n && !*stopped && one >= 0; i++) {
+    one = on_one(g, json_object_array_get_idx(events, i), data);
+    if (one > 0) *stopped = 1;
+  }
   json_object_put(o);
-  return sidecal_ok(res);
+  return one < 0 ? res->code : sidecal_ok(res);
 }
+
+static void contact_free(gpointer c) { json_object_put(c); }
 
 struct list_state {
   const struct sidecal_sink *sink;
   const struct sidecal_call_ctx *ctx;
-  uint64_t reported, skipped;
+  struct sidecal_result *res;
+  /* This listing's contacts by contactId; a NULL value is one GHL no
+  ** longer has (404): no client, and not asked again. */
+  GHashTable *contacts;
+  uint64_t reported, skipped, contacts_fetched;
 };
 
-static int32_t list_one(struct ghl *g, json_object *a, void *data) {
+/* The client of an appointment: from this listing's cache, else GET
+** /contacts/{id} once. -1 with st->res set when GHL did not answer with the
+** contact or a 404 (429, 5xx, no response, 401, another 4xx): the listing
+** fails rather than report the appointment without its client, because an
+** import keeps the client it was first given. */
+static int contact_of(struct ghl *g, struct list_state *st, const char *id, json_object **contact) {
+  *contact = NULL;
+  if (!id || !*id) return 0;
+  gpointer cached;
+  if (g_hash_table_lookup_extended(st->contacts, id, NULL, &cached)) {
+    *contact = cached;
+    return 0;
+  }
+  if (ghl_fetch_contact(g, st->ctx, id, contact, st->res) != SIDECAL_OK) return -1;
+  st->contacts_fetched++;
+  g_hash_table_insert(st->contacts, g_strdup(id), *contact);
+  return 0;
+}
+
+static int list_one(struct ghl *g, json_object *a, void *data) {
   struct list_state *st = data;
-  int32_t rc = ghl_report_appointment(g, a, NULL, st->sink);
+  json_object *contact, *v;
+  const char *contact_id = json_object_object_get_ex(a, "contactId", &v) &&
+                           json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+  if (contact_of(g, st, contact_id, &contact) < 0) return -1;
+  int32_t rc = ghl_report_appointment(g, a, contact, st->sink);
   if (rc < 0) {
     st->skipped++;
     ghl_host->log(st->ctx->host_instance, SIDECAL_LOG_WARN,
@@ -190,17 +224,20 @@ int32_t ghl_list_events(void *instance, const struct sidecal_call_ctx *ctx,
   if (cursor)
     return sidecal_result_set(res, SIDECAL_CURSOR_EXPIRED, 0,
                               "GHL has no change cursor; list the whole window");
-  struct list_state st = {.sink = sink, .ctx = ctx};
+  struct list_state st = {.sink = sink, .ctx = ctx, .res = res,
+                          .contacts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, contact_free)};
   int stopped = 0;
-  for (uint32_t i = 0; i < g->n_calendars && !stopped; i++) {
-    if (*ctx->cancel) return sidecal_retry(res, 0, "cancelled");
+  int32_t rc = SIDECAL_OK;
+  for (uint32_t i = 0; i < g->n_calendars && !stopped && rc == SIDECAL_OK; i++) {
     const char *cal = ghl_host->setting_list_item(g->settings, "calendar_ids", i);
-    if (fetch_window(g, ctx, cal, window->start_utc * 1000, window->end_utc * 1000, list_one, &st,
-                     &stopped, res) != SIDECAL_OK)
-      return res->code;
+    rc = *ctx->cancel ? sidecal_retry(res, 0, "cancelled")
+                      : fetch_window(g, ctx, cal, window->start_utc * 1000, window->end_utc * 1000,
+                                     list_one, &st, &stopped, res);
   }
+  g_hash_table_destroy(st.contacts);
   ghl_host->counter_add(ctx->host_instance, "ghl_events_listed", st.reported);
-  return sidecal_ok(res);
+  ghl_host->counter_add(ctx->host_instance, "ghl_contacts_fetched", st.contacts_fetched);
+  return rc == SIDECAL_OK ? sidecal_ok(res) : rc;
 }
 
 /* ---- writing ---------------------------------------------------------- */
@@ -310,7 +347,7 @@ struct find_state {
   char id[256];
 };
 
-static int32_t find_one(struct ghl *g, json_object *a, void *data) {
+static int find_one(struct ghl *g, json_object *a, void *data) {
   (void)g;
   struct find_state *f = data;
   json_object *v;

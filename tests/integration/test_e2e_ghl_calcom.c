@@ -11,7 +11,10 @@
 **   4 an API booking reaches GHL and Cal.com exactly once through 500s;
 **   5 the background sync catches GHL changes whose webhook was lost;
 **   6 conflicts: theirs newer, ours newer, same second;
-**   7 bad deliveries: 4xx or 200-and-log, a log line, nothing changed.
+**   7 bad deliveries: 4xx or 200-and-log, a log line, nothing changed;
+**   8 a redelivery with the same webhookId is one delivery;
+**   9 an appointment only polled from GHL carries its contact as the client
+**     and is booked on Cal.com with that attendee.
 ** Every wait is a bounded poll of the database or a fake.
 */
 #include <glib.h>
@@ -457,6 +460,10 @@ static void test_onboarding(void) {
                                    (long long)(T0 + (int64_t)ONBOARD[i].days * DAY + 3600), ONBOARD[i].id);
       g_assert_cmpstr(row, ==, want);
       g_free(row), g_free(want);
+      /* Polled, not delivered: the client still comes from the contact. */
+      char *client = sql("SELECT client_name || ' ' || client_email FROM appointments WHERE id = '%s'", a);
+      g_assert_cmpstr(client, ==, "Gia Client gia@example.com");
+      g_free(client);
     } else {
       g_assert_cmpstr(a, ==, "");
     }
@@ -908,6 +915,53 @@ static void test_redelivery_same_webhook_id(void) {
   g_free(key), g_free(r1.body), g_free(r2.body), g_free(once), g_free(spaced);
 }
 
+/* ---- 9: a polled appointment has its client --------------------------- */
+
+/* GHL lists only the contactId; the connector fetches the contact, so an
+** appointment that no webhook announced is imported with its client and
+** can be booked on Cal.com (which needs the attendee's e-mail). */
+static void test_polled_import_reaches_calcom(void) {
+  ghl_fake_do(G, "/_fake/seed", "{\"contacts\":[{\"id\":\"c-poll\",\"locationId\":\"" GHL_LOC "\","
+                                "\"firstName\":\"Pat\",\"lastName\":\"Poller\",\"email\":\"pat@example.com\","
+                                "\"phone\":\"+13055550199\"}]}");
+  int64_t start = T0 + 12 * DAY + 3 * 3600;
+  char *s = iso(start), *e = iso(start + 1800);
+  char *body = g_strdup_printf(
+      "{\"appointments\":[{\"id\":\"f9-polled\",\"locationId\":\"" GHL_LOC "\",\"calendarId\":\"" GHL_CAL "\","
+      "\"contactId\":\"c-poll\",\"assignedUserId\":\"u-ann\",\"startTime\":\"%s\",\"endTime\":\"%s\","
+      "\"title\":\"Polled only\",\"appointmentStatus\":\"confirmed\"}]}", s, e);
+  ghl_fake_do(G, "/_fake/seed", body);
+  g_free(body), g_free(s), g_free(e);
+  char *a = wait_appt_of("acme.miami.ghl", "f9-polled");
+  char *row = sql("SELECT origin || ' ' || client_name || ' ' || client_email || ' ' || client_phone"
+                  " FROM appointments WHERE id = '%s'", a);
+  g_assert_cmpstr(row, ==, "import Pat Poller pat@example.com +13055550199");
+  g_free(row);
+  g_assert_cmpint(sql_int("SELECT count(*) FROM sync_inbox WHERE convert_from(body, 'UTF8') LIKE '%%f9-polled%%'"),
+                  ==, 0);
+  assert_done(a, "acme.miami.calcom");
+  g_assert_cmpint(cal_bookings_marked(a), ==, 1);
+  char *uid = sql("SELECT external_id FROM appointment_links l JOIN connector_instances ci"
+                  " ON ci.id = l.instance_id WHERE ci.name = 'acme.miami.calcom' AND l.appointment_id = '%s'", a);
+  char *bp = g_strdup_printf("/v2/bookings/%s", uid);
+  json_object *bk = cal("GET", bp, NULL, 200), *data, *atts;
+  g_assert_true(json_object_object_get_ex(bk, "data", &data));
+  g_assert_cmpint(unix_of(jstr(data, "start")), ==, start);
+  g_assert_true(json_object_object_get_ex(data, "attendees", &atts));
+  g_assert_cmpstr(jstr(json_object_array_get_idx(atts, 0), "name"), ==, "Pat Poller");
+  g_assert_cmpstr(jstr(json_object_array_get_idx(atts, 0), "email"), ==, "pat@example.com");
+  json_object_put(bk);
+  /* Our own booking, listed back by Cal.com's poll, is an echo: no
+  ** conflict, and our title stays ours. */
+  char *cal_id = inst_id("acme.miami.calcom");
+  char *last = sql("SELECT last_sync_at FROM sync_status WHERE instance_id = '%s'", cal_id);
+  wait_sql("t", "SELECT last_sync_at > '%s' FROM sync_status WHERE instance_id = '%s'", last, cal_id);
+  g_assert_cmpint(sql_int("SELECT count(*) FROM sync_conflicts WHERE entity_id = '%s'", a), ==, 0);
+  char *title = sql("SELECT title FROM appointments WHERE id = '%s'", a);
+  g_assert_cmpstr(title, ==, "Polled only");
+  g_free(title), g_free(cal_id), g_free(last), g_free(bp), g_free(uid), g_free(a);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   start_world();
@@ -919,6 +973,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/e2e/6_conflicts", test_conflicts);
   g_test_add_func("/e2e/7_bad_deliveries", test_bad_deliveries);
   g_test_add_func("/e2e/8_redelivery_same_webhook_id", test_redelivery_same_webhook_id);
+  g_test_add_func("/e2e/9_polled_import_has_client_on_calcom", test_polled_import_reaches_calcom);
   int rc = g_test_run();
   stop_world();
   return rc;

@@ -16,7 +16,9 @@
 **   ok | 500 (RETRY) | 429:MS (RETRY after MS) | 401 (UNAUTHORIZED) |
 **   410 (list: CURSOR_EXPIRED) | error (ERROR) | 500_after_write (do the
 **   write, then answer RETRY) | delay:MS (sleep, then ok) | conflict |
-**   hang_after_write:MS (do the write durably, then sleep MS: kill tests)
+**   hang_after_write:MS (do the write durably, then sleep MS: kill tests) |
+**   delay_after:MS (do the work, release the state file, sleep MS, then
+**   answer: a slow listing whose snapshot others change meanwhile)
 ** refresh succeeds by appending "+1" to the `token` secret.
 **
 ** Webhooks: body {"route": "<key>", "changes": [{"op": "upsert", "id",
@@ -217,16 +219,19 @@ static int32_t scripted_op(struct scripted *s, const char *op, work_fn work, voi
   char o[64];
   count_call(st, op);
   next_outcome(s, op, o, sizeof o);
-  if (!strncmp(o, "hang_after_write:", 17)) {
-    /* The write is durable, then the call hangs (a process killed here
-    ** leaves a provider-side event the host never heard of). */
+  int hang = !strncmp(o, "hang_after_write:", 17), late = !strncmp(o, "delay_after:", 12);
+  if (hang || late) {
+    /* The work is durable, then the call takes its time: a process killed
+    ** during a hang leaves a provider-side event the host never heard of;
+    ** a late answer lets others change the provider after our snapshot. */
     int32_t rc = work(s, st, arg, res);
     write_json(s->state, st);
     json_object_put(st);
     lock_close(fd);
-    struct timespec ts = {atol(o + 17) / 1000, (atol(o + 17) % 1000) * 1000000L};
+    long ms = atol(o + (hang ? 17 : 12));
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
-    return rc == SIDECAL_OK ? sidecal_retry(res, 0, "timed out after the write") : rc;
+    return rc == SIDECAL_OK && hang ? sidecal_retry(res, 0, "timed out after the write") : rc;
   }
   int32_t rc = outcome_result(o, res);
   if (rc < 0) {

@@ -250,7 +250,7 @@ static size_t cct_count_bookings(struct cct *t) {
 /* ---- a sink recording everything ------------------------------------------ */
 
 struct cct_ev {
-  gchar *id, *marker, *replaces, *type, *appt_status, *email, *tz;
+  gchar *id, *marker, *replaces, *type, *appt_status, *email, *tz, *etag;
   uint32_t status;
   int64_t start, end;
 };
@@ -271,7 +271,7 @@ static int32_t cct_on_event(const struct sidecal_sink *s, const struct sidecal_e
     .replaces = g_strdup(ev->replaces_external_id), .type = g_strdup(ev->event_type),
     .appt_status = g_strdup(ev->appointment_status),
     .email = g_strdup(ev->n_attendees ? ev->attendees[0].email : NULL),
-    .tz = g_strdup(ev->timezone), .status = ev->status, .start = ev->start_utc,
+    .tz = g_strdup(ev->timezone), .etag = g_strdup(ev->etag), .status = ev->status, .start = ev->start_utc,
     .end = ev->end_utc};
   g_array_append_val(k->evs, e);
   return k->stop_at_marker && ev->marker && !strcmp(ev->marker, k->stop_at_marker);
@@ -293,7 +293,7 @@ static void cct_on_cursor(const struct sidecal_sink *s, const char *c) {
 static void cct_ev_clear(void *p) {
   struct cct_ev *e = p;
   g_free(e->id), g_free(e->marker), g_free(e->replaces), g_free(e->type);
-  g_free(e->appt_status), g_free(e->email), g_free(e->tz);
+  g_free(e->appt_status), g_free(e->email), g_free(e->tz), g_free(e->etag);
 }
 
 static void cct_sink_init(struct cct_sink *k) {
@@ -605,6 +605,15 @@ static void test_create_reschedule_cancel(void) {
   g_assert_cmpstr(jstr(a0, "email"), ==, "bea@example.com");
   g_assert_cmpstr(jstr(a0, "timeZone"), ==, "America/New_York");
   g_assert_cmpstr(jstr(a0, "phoneNumber"), ==, "+15550100");
+  /* The version our write left is the link's etag, and the listing reports
+  ** the same one, so the host knows its own booking when it polls it back. */
+  g_assert_cmpstr(out.etag, ==, jstr(b, "updatedAt"));
+  struct cct_sink k;
+  cct_sink_init(&k);
+  g_assert_cmpint(cct_list(&t, DAY0, DAY0 + 86400, NULL, &k, &res), ==, SIDECAL_OK);
+  g_assert_cmpuint(k.evs->len, ==, 1);
+  g_assert_cmpstr(EV(&k, 0)->etag, ==, out.etag);
+  cct_sink_clear(&k);
   json_object_put(b);
   gchar *first = g_strdup(out.external_id);
 
@@ -638,6 +647,7 @@ static void test_create_reschedule_cancel(void) {
   b = cct_booking(&t, out.external_id);
   g_assert_cmpstr(jstr(b, "start"), ==, "2030-01-08T15:00:00.000Z");
   g_assert_cmpstr(jstr(b, "rescheduledFromUid"), ==, first);
+  g_assert_cmpstr(out.etag, ==, jstr(b, "updatedAt"));
   json_object_put(b);
   gchar *second = g_strdup(out.external_id);
 

@@ -3,7 +3,7 @@
 ** plugins/ghl is tested against, so each rule the fake claims is checked
 ** here: 401 without / with a wrong / with an expired token, 400 without
 ** Version, refresh with rotation and reuse refused, CRUD and the window
-** listing, contact upsert, injected 429 (with and without Retry-After),
+** listing, contact upsert and read, injected 429 (with and without Retry-After),
 ** 5xx and 500-after-write, the rate budget with X-RateLimit-* headers, and
 ** webhook deliveries whose x-wh-signature verifies with the public key.
 */
@@ -189,11 +189,29 @@ static void test_contacts(void) {
   g_assert_cmpstr(field(o, "id"), ==, id);
   g_assert_cmpstr(field(o, "new"), ==, "false");
   json_object_put(o);
+  /* Reading it back: {"contact":{...}}, the contacts Version only, 404 for
+  ** an unknown id, and counted in its location's budget. */
+  gchar *path = g_strdup_printf("/contacts/%s", id);
+  g_assert_cmpint(call("GET", path, NULL, &r), ==, 200);
+  o = json_tokener_parse(r.body);
+  g_assert_true(json_object_object_get_ex(o, "contact", &c));
+  g_assert_cmpstr(field(c, "email"), ==, "ana@example.com");
+  g_assert_cmpstr(field(c, "phone"), ==, "+15550001");
+  g_assert_cmpint(atoi(hdr(&r, "x-ratelimit-remaining")), ==, 97);  /* l1's third request */
+  json_object_put(o);
+  sc_http_response_free(&r);
+  char *token = ghl_fake_token(fake);
+  gchar *auth = g_strdup_printf("Bearer %s", token);
+  const char *calv[] = {"Authorization", auth, "Version", "2021-04-15", NULL};
+  g_assert_cmpint(ghl_fake_raw(fake, "GET", path, calv, NULL, &r), ==, 400);
+  sc_http_response_free(&r);
+  g_assert_cmpint(call("GET", "/contacts/nobody", NULL, &r), ==, 404);
+  sc_http_response_free(&r);
   ghl_fake_do(fake, "/_fake/config", "{\"contacts_enabled\": false}");
   g_assert_cmpint(call("POST", "/contacts/upsert", "{\"locationId\":\"l1\",\"email\":\"x@example.com\"}", &r),
                   ==, 404);
   sc_http_response_free(&r);
-  g_free(id);
+  g_free(id), g_free(path), g_free(auth), g_free(token);
 }
 
 static void test_faults(void) {

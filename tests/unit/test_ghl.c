@@ -1,7 +1,9 @@
 /*
 ** Tests for plugins/ghl, the built ghl.so loaded through the plugin host and
 ** driven against the GHL fake (tests/fakes/ghl): every settings error;
-** listing a window over several calendars; create with the contact upsert
+** listing a window over several calendars, with each distinct contact
+** fetched once per listing (404: no client; 429/5xx fail the listing;
+** inside the rate budget); create with the contact upsert
 ** (both answer shapes, and the endpoint switched off); update and delete;
 ** every row of the status table; OAuth refresh with the rotated token stored
 ** through the host's secret store (and what happens when storing fails);
@@ -122,6 +124,7 @@ static void fx_free(struct fx *f) {
 struct rec {
   struct sidecal_sink sink;
   GPtrArray *events;   /* "id|start|end|status|title|marker" */
+  GPtrArray *clients;  /* "id=name|email|phone", "id=" without a client */
   GPtrArray *deleted;
   gchar *etag, *raw;
   int64_t last_modified;
@@ -132,6 +135,10 @@ static int32_t rec_event(const struct sidecal_sink *s, const struct sidecal_even
   g_ptr_array_add(r->events, g_strdup_printf("%s|%lld|%lld|%u|%s|%s", ev->external_id,
                                              (long long)ev->start_utc, (long long)ev->end_utc, ev->status,
                                              ev->title ? ev->title : "", ev->marker ? ev->marker : ""));
+  const struct sidecal_attendee *a = ev->n_attendees ? &ev->attendees[0] : NULL;
+  g_ptr_array_add(r->clients, a ? g_strdup_printf("%s=%s|%s|%s", ev->external_id, a->name ? a->name : "",
+                                                  a->email ? a->email : "", a->phone ? a->phone : "")
+                                : g_strdup_printf("%s=", ev->external_id));
   g_free(r->etag);
   g_free(r->raw);
   r->etag = g_strdup(ev->etag);
@@ -150,10 +157,12 @@ static void rec_init(struct rec *r) {
   r->sink = (struct sidecal_sink){.struct_size = sizeof r->sink, .event = rec_event,
                                   .deleted = rec_deleted, .cursor = rec_cursor};
   r->events = g_ptr_array_new_with_free_func(g_free);
+  r->clients = g_ptr_array_new_with_free_func(g_free);
   r->deleted = g_ptr_array_new_with_free_func(g_free);
 }
 static void rec_clear(struct rec *r) {
   g_ptr_array_unref(r->events);
+  g_ptr_array_unref(r->clients);
   g_ptr_array_unref(r->deleted);
   g_free(r->etag);
   g_free(r->raw);
@@ -441,6 +450,117 @@ static void test_list_window(void) {
   g_assert_cmpint(plugin->desc.list_events(f.inst->state, &call.ctx, &w, "c1", &r.sink, &call.res), ==,
                   SIDECAL_CURSOR_EXPIRED);
   g_assert_cmpstr(call.res.message, ==, "GHL has no change cursor; list the whole window");
+  rec_clear(&r);
+  fx_free(&f);
+}
+
+/* ---- clients of listed appointments --------------------------------------- */
+
+/* N appointments over two calendars naming K distinct contacts (one of them
+** unknown to GHL, one appointment naming none): the listing asks GHL for
+** each contact exactly once and reports every appointment's client. */
+static void test_list_contacts_once(void) {
+  struct fx f;
+  fx_ready(&f, NULL);
+  ghl_fake_do(fake, "/_fake/seed", "{\"contacts\": ["
+              "{\"id\":\"k1\",\"locationId\":\"loc-1\",\"name\":\"Kim One\",\"email\":\"kim@example.com\","
+              "\"phone\":\"+15550101\"},"
+              "{\"id\":\"k2\",\"locationId\":\"loc-1\",\"firstName\":\"Lee\",\"lastName\":\"Two\","
+              "\"email\":\"lee@example.com\"}]}");
+  GString *apps = g_string_new("[");
+  const char *who[][2] = {{"n1", "k1"}, {"n2", "k2"}, {"n3", "k1"}, {"n4", "k-gone"}, {"n5", "k-gone"},
+                          {"n6", "k1"}, {"n7", NULL}};
+  for (size_t i = 0; i < G_N_ELEMENTS(who); i++)
+    g_string_append_printf(apps, "%s{\"id\":\"%s\",\"locationId\":\"loc-1\",\"calendarId\":\"cal-%d\","
+                           "%s%s%s\"startTime\":\"2026-12-01T%02zu:00:00Z\",\"endTime\":\"2026-12-01T%02zu:30:00Z\"}",
+                           i ? "," : "", who[i][0], (int)(i % 2) + 1, who[i][1] ? "\"contactId\":\"" : "",
+                           who[i][1] ? who[i][1] : "", who[i][1] ? "\"," : "", 8 + i, 8 + i);
+  g_string_append(apps, "]");
+  seed(apps->str);
+  g_string_free(apps, TRUE);
+  struct rec r;
+  rec_init(&r);
+  struct sidecal_result res;
+  g_assert_cmpint(list(&f, DEC1, DEC1 + 86400, &r, &res), ==, SIDECAL_OK);
+  g_assert_cmpuint(r.events->len, ==, 7);
+  g_assert_cmpint(ghl_fake_count(fake, "GET /contacts/"), ==, 3);
+  g_assert_cmpint(ghl_fake_count(fake, "GET /contacts/k1"), ==, 1);
+  g_assert_cmpint(ghl_fake_count(fake, "GET /contacts/k-gone"), ==, 1);
+  g_assert_cmpuint(sc_plugin_instance_counter(f.inst, "ghl_contacts_fetched"), ==, 3);
+  /* Calendar 1 is listed first: n1 n3 n5 n7, then n2 n4 n6. */
+  const char *want[] = {"n1=Kim One|kim@example.com|+15550101", "n3=Kim One|kim@example.com|+15550101",
+                        "n5=", "n7=", "n2=Lee Two|lee@example.com|", "n4=",
+                        "n6=Kim One|kim@example.com|+15550101"};
+  for (size_t i = 0; i < G_N_ELEMENTS(want); i++)
+    g_assert_cmpstr(g_ptr_array_index(r.clients, i), ==, want[i]);
+  /* The cache lives for one listing: the next one asks again. */
+  g_assert_cmpint(list(&f, DEC1, DEC1 + 86400, &r, &res), ==, SIDECAL_OK);
+  g_assert_cmpint(ghl_fake_count(fake, "GET /contacts/"), ==, 6);
+  rec_clear(&r);
+  fx_free(&f);
+}
+
+/* A contact GHL cannot give now fails the whole listing with its retry
+** semantics: a full listing that answered OK without every appointment
+** (or without its client) would make the host sweep or mis-import. */
+static void test_list_contact_failure(void) {
+  struct fx f;
+  fx_ready(&f, NULL);
+  ghl_fake_do(fake, "/_fake/seed", "{\"contacts\": [{\"id\":\"k1\",\"locationId\":\"loc-1\",\"name\":\"Kim\","
+                                   "\"email\":\"kim@example.com\"}]}");
+  seed("[{\"id\":\"f1\",\"locationId\":\"loc-1\",\"calendarId\":\"cal-1\",\"contactId\":\"k1\","
+       "\"startTime\":\"2026-12-01T10:00:00Z\",\"endTime\":\"2026-12-01T11:00:00Z\"}]");
+  ghl_fake_do(fake, "/_fake/faults", "[{\"match\":\"GET /contacts/k1\",\"status\":503},"
+                                     " {\"match\":\"GET /contacts/k1\",\"status\":429,\"retry_after\":\"1\"}]");
+  struct rec r;
+  rec_init(&r);
+  struct sidecal_result res;
+  g_assert_cmpint(list(&f, DEC1, DEC1 + 86400, &r, &res), ==, SIDECAL_RETRY);
+  g_assert_cmpstr(res.message, ==, "GHL GET /contacts/k1 answered 503: Internal server error");
+  g_assert_cmpint(list(&f, DEC1, DEC1 + 86400, &r, &res), ==, SIDECAL_RETRY);
+  g_assert_cmpuint(res.retry_after_ms, ==, 1000);
+  g_assert_cmpuint(r.events->len, ==, 0);
+  /* Once GHL answers, the same listing is whole. */
+  g_assert_cmpint(list(&f, DEC1, DEC1 + 86400, &r, &res), ==, SIDECAL_OK);
+  g_assert_cmpuint(r.events->len, ==, 1);
+  g_assert_cmpstr(g_ptr_array_index(r.clients, 0), ==, "f1=Kim|kim@example.com|");
+  rec_clear(&r);
+  fx_free(&f);
+}
+
+/* Contact reads share the location's budget: a listing that needs more
+** requests than one window allows waits for slots instead of failing, and
+** GHL never sees more than the budget in any window. */
+static void test_list_contacts_in_budget(void) {
+  struct fx f;
+  fx_ready(&f, "\"calendar_ids\": [\"cal-1\"], \"rate_limit_requests\": 3, \"rate_limit_window_ms\": 1000");
+  ghl_fake_do(fake, "/_fake/config", "{\"rate_max\": 3, \"rate_window_ms\": 1000}");
+  GString *contacts = g_string_new("{\"contacts\": ["), *apps = g_string_new("[");
+  for (int i = 0; i < 7; i++) {
+    g_string_append_printf(contacts, "%s{\"id\":\"c%d\",\"locationId\":\"loc-1\",\"email\":\"c%d@example.com\"}",
+                           i ? "," : "", i, i);
+    g_string_append_printf(apps, "%s{\"id\":\"b%d\",\"locationId\":\"loc-1\",\"calendarId\":\"cal-1\","
+                           "\"contactId\":\"c%d\",\"startTime\":\"2026-12-01T%02d:00:00Z\","
+                           "\"endTime\":\"2026-12-01T%02d:30:00Z\"}", i ? "," : "", i, i, 8 + i, 8 + i);
+  }
+  g_string_append(contacts, "]}");
+  g_string_append(apps, "]");
+  ghl_fake_do(fake, "/_fake/seed", contacts->str);
+  seed(apps->str);
+  g_string_free(contacts, TRUE);
+  g_string_free(apps, TRUE);
+  struct rec r;
+  rec_init(&r);
+  struct sidecal_result res;
+  gint64 t0 = g_get_monotonic_time();
+  g_assert_cmpint(list(&f, DEC1, DEC1 + 86400, &r, &res), ==, SIDECAL_OK);
+  g_assert_cmpint(g_get_monotonic_time() - t0, >=, 2 * G_USEC_PER_SEC);  /* 8 requests at 3 per second */
+  g_assert_cmpuint(r.events->len, ==, 7);
+  g_assert_cmpstr(g_ptr_array_index(r.clients, 6), ==, "b6=|c6@example.com|");
+  int total = 0;
+  g_assert_cmpint(ghl_fake_max_in_window(fake, 1000, &total), <=, 3);
+  g_assert_cmpint(total, ==, 8);
+  g_assert_cmpint(ghl_fake_count(fake, "GET /contacts/"), ==, 7);
   rec_clear(&r);
   fx_free(&f);
 }
@@ -931,6 +1051,9 @@ int main(int argc, char **argv) {
   g_test_add_func("/ghl/refresh_store_fails", test_refresh_store_fails);
   g_test_add_func("/ghl/refresh_before_expiry", test_refresh_before_expiry);
   g_test_add_func("/ghl/list_window", test_list_window);
+  g_test_add_func("/ghl/list_contacts_once", test_list_contacts_once);
+  g_test_add_func("/ghl/list_contact_failure", test_list_contact_failure);
+  g_test_add_func("/ghl/list_contacts_in_budget", test_list_contacts_in_budget);
   g_test_add_func("/ghl/status_rows", test_status_rows);
   g_test_add_func("/ghl/create_with_contact", test_create_with_contact);
   g_test_add_func("/ghl/contact_variants", test_contact_variants);

@@ -4,8 +4,10 @@
 ** 90 ahead) imported idempotently, the incremental cursor, 410 → full sync,
 ** leases (held: skipped; lapsed: taken over), 401 → refresh, refresh
 ** failure → NEEDS_REAUTH, provider errors counted with the next try at
-** interval / 5, health recorded, and a full sync of a staff calendar
-** removing busy times the provider no longer reports.
+** interval / 5, health recorded, a full sync of a staff calendar removing
+** busy times the provider no longer reports, and the full sync of a
+** location instance cancelling linked appointments it no longer reports,
+** but not those whose link or push is newer than its listing.
 */
 #include <glib.h>
 #include <json-c/json.h>
@@ -203,6 +205,103 @@ static void test_staff_full_sync_sweeps_busy(void) {
   fx_free(&f);
 }
 
+/* An ISO-8601 UTC time `days` from now, on the hour (g_free). */
+static char *days_from_now(int days) {
+  GDateTime *now = g_date_time_new_now_utc();
+  GDateTime *t = g_date_time_add_days(now, days);
+  char *s = g_date_time_format(t, "%Y-%m-%dT%H:00:00Z");
+  g_date_time_unref(t);
+  g_date_time_unref(now);
+  return s;
+}
+
+static void make_full_sync_due(struct fx *f) {
+  g_free(q(f, "UPDATE sync_leases SET cursor = NULL, next_sync_at = now()"));
+}
+
+static char *status_of(struct fx *f, const char *id) {
+  char *sql = g_strdup_printf("SELECT status FROM appointments WHERE id = '%s'", id);
+  char *v = q(f, sql);
+  g_free(sql);
+  return v;
+}
+
+/* A linked appointment the provider no longer lists is cancelled by a full
+** sync; one whose move into the window is still waiting to be pushed is
+** not (the provider has it where it was). */
+static void test_location_sweep(void) {
+  struct fx f;
+  fx_init(&f);
+  seed(f.state, NULL, NULL, 0);
+  g_assert_cmpint(sync_once(&f).outcome, ==, SC_SCHED_SYNCED);
+  char *s1 = days_from_now(3), *s2 = days_from_now(80), *s3 = days_from_now(5);
+  char *gone = make_appt(&f, s1, 1), *moved = make_appt(&f, s2, 1);
+  while (run(&f, NULL) == SC_OUTBOX_DONE) {}
+  g_assert_cmpint(live_events(&f), ==, 2);
+  /* Moved from day 80 (beyond the 62-day horizon) into day 5; not pushed yet. */
+  char *patch = g_strdup_printf("{\"starts_at\": \"%s\", \"ends_at\": \"%.14s30:00Z\"}", s3, s3);
+  patch_appt(&f, moved, patch);
+  /* "gone" was deleted at the provider and its webhook lost. */
+  json_object *st = provider_of(f.state), *events = json_object_object_get(st, "events");
+  json_object_object_foreach(events, id, e) {
+    (void)id;
+    if (!g_strcmp0(json_object_get_string(json_object_object_get(e, "marker")) + 8, gone))
+      json_object_object_add(e, "deleted", json_object_new_boolean(1));
+  }
+  json_object_to_file(f.state, st);
+  json_object_put(st);
+  make_full_sync_due(&f);
+  struct sc_sched_report r = sync_once(&f);
+  g_assert_cmpint(r.full, ==, 1);
+  g_assert_cmpint(r.deleted, ==, 1);
+  char *v1 = status_of(&f, gone), *v2 = status_of(&f, moved);
+  g_assert_cmpstr(v1, ==, "CANCELLED");
+  g_assert_cmpstr(v2, !=, "CANCELLED");
+  g_free(v1), g_free(v2), g_free(s1), g_free(s2), g_free(s3), g_free(patch);
+  g_free(gone), g_free(moved);
+  fx_free(&f);
+}
+
+static gpointer sync_in_thread(gpointer f) {
+  struct sc_sched_report *r = g_new(struct sc_sched_report, 1);
+  *r = sync_once(f);
+  return r;
+}
+
+/* The race that cancelled fresh imports: a full listing reads the provider,
+** an outbox worker then creates an event there and commits its link, and
+** only then does the sweep look at the links. The new link is not the
+** listing's to judge. */
+static void test_sweep_spares_link_made_during_listing(void) {
+  struct fx f;
+  fx_init(&f);
+  seed(f.state, NULL, NULL, 0);
+  g_assert_cmpint(sync_once(&f).outcome, ==, SC_SCHED_SYNCED);
+  char *s1 = days_from_now(4);
+  char *id = make_appt(&f, s1, 1);
+  make_full_sync_due(&f);
+  control(&f, "{\"list\": [\"delay_after:1500\"]}");
+  int lists = calls(&f, "list");
+  GThread *th = g_thread_new("sync", sync_in_thread, &f);
+  for (int i = 0; i < 400 && calls(&f, "list") == lists; i++) g_usleep(10 * 1000);
+  g_assert_cmpint(calls(&f, "list"), ==, lists + 1);  /* the listing has read the provider */
+  g_assert_cmpint(run(&f, NULL), ==, SC_OUTBOX_DONE);  /* created there, linked here */
+  struct sc_sched_report *r = g_thread_join(th);
+  g_assert_cmpint(r->outcome, ==, SC_SCHED_SYNCED);
+  g_assert_cmpint(r->full, ==, 1);
+  g_assert_cmpint(r->deleted, ==, 0);
+  char *v = status_of(&f, id);
+  g_assert_cmpstr(v, ==, "SCHEDULED");
+  assert_q(&f, "SELECT count(*) FROM appointment_links", "1");
+  /* The next full sync sees the event and keeps it. */
+  make_full_sync_due(&f);
+  struct sc_sched_report r2 = sync_once(&f);
+  g_assert_cmpint(r2.deleted, ==, 0);
+  g_assert_cmpint(r2.events, ==, 1);
+  g_free(v), g_free(r), g_free(s1), g_free(id);
+  fx_free(&f);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/sync_scheduler/initial_then_incremental", test_initial_then_incremental);
@@ -210,5 +309,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/sync_scheduler/failures_and_reauth", test_failures_and_reauth);
   g_test_add_func("/sync_scheduler/staff_full_sync_sweeps_busy", test_staff_full_sync_sweeps_busy);
   g_test_add_func("/sync_scheduler/failing_after_repeated_errors", test_failing_after_repeated_errors);
+  g_test_add_func("/sync_scheduler/location_sweep", test_location_sweep);
+  g_test_add_func("/sync_scheduler/sweep_spares_link_made_during_listing",
+                  test_sweep_spares_link_made_during_listing);
   return g_test_run();
 }

@@ -6,7 +6,8 @@ Serves, on 127.0.0.1 with a random port, the endpoints plugins/ghl uses
   - Authorization: Bearer <access token> (401 NestJS body without / wrong /
     expired token); Version header (400 without it; the accepted value per
     endpoint; missing-Version status is a switch because it is [U]);
-  - GET /contacts/{id} ({"contact":{...}}, 404 when unknown);
+  - GET /contacts/{id} ({"contact":{...}}, 404 when unknown; counted in
+    the contact's location's budget);
   - OAuth refresh with rotation (POST /oauth/token, form-encoded): the old
     refresh token is consumed, a reused one is rejected;
   - a per-location request budget (X-RateLimit-* headers; 429 over budget);
@@ -266,7 +267,7 @@ def api(method, path, query, raw, headers):
     require_version(headers, CONFIG["contacts_version"] if is_contacts else CONFIG["calendar_version"])
     body = json_body(raw) if method in ("POST", "PUT") else {}
     location = (query.get("locationId", [None])[0] or body.get("locationId")
-                or appointment_location(path) or "-")
+                or (contact_location(path) if is_contacts else appointment_location(path)) or "-")
     rh = rate_headers(location)
     fault = take_fault(method, path)
     if fault and not fault.get("after_write"):
@@ -291,6 +292,13 @@ def appointment_location(path):
     with LOCK:
         a = STATE["appointments"].get(parts[-1])
     return a["locationId"] if a else None
+
+
+def contact_location(path):
+    """A contact read counts against the contact's location, like its other calls."""
+    with LOCK:
+        c = STATE["contacts"].get(path[len("/contacts/"):])
+    return c.get("locationId") if c else None
 
 
 def route(method, path, query, body, is_contacts):
