@@ -102,7 +102,7 @@ int main(int argc, char **argv) {
                               .app = &app};
   struct sc_http_server *srv;
   if (sc_http_start(&hc, &srv, &err)) g_error("http: %s", err.message);
-  struct sc_sync_engine_options eo = {.poll_ms = 20, .inbox_workers = 2,
+  struct sc_sync_engine_options eo = {.inbox_workers = 2,
                                       .sched.interval_ms = 3600000};
   if (sc_sync_engine_start(app.pool, f.reg, &eo, &app.sync, &err)) g_error("engine: %s", err.message);
   pthread_t *t = calloc((size_t)clients, sizeof *t);
@@ -119,6 +119,9 @@ int main(int argc, char **argv) {
   }
   double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
   int total = clients * per - failures;
+  printf("webhook ingest: %d clients, %d deliveries acknowledged (%d failed) in %.2f s = %.0f/s"
+         " on %ld cores\n", clients, total, failures, secs, total / secs, sysconf(_SC_NPROCESSORS_ONLN));
+  fflush(stdout);
   char *want = g_strdup_printf("%d", clients * per);
   for (int i = 0; i < 6000; i++) {
     char *v = q(&f, "SELECT count(*) FROM sync_inbox WHERE processed_at IS NOT NULL");
@@ -132,8 +135,6 @@ int main(int argc, char **argv) {
                     " || ' ms median, ' || round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)"
                     "::numeric, 1) || ' ms p99' FROM (SELECT extract(epoch FROM processed_at"
                     " - received_at) * 1000 AS ms FROM sync_inbox) x");
-  printf("webhook ingest: %d clients, %d deliveries acknowledged (%d failed) in %.2f s = %.0f/s"
-         " on %ld cores\n", clients, total, failures, secs, total / secs, sysconf(_SC_NPROCESSORS_ONLN));
   printf("applied all by %.2f s; end-to-end lag (received -> applied): %s\n", drain, lag);
   print_settings(&f);
   print_fsync();

@@ -190,15 +190,14 @@ static int load_busy(PGconn *conn, const char *staff, const char *et, const char
       "  CASE WHEN event_type_id = $4::uuid THEN (starts_at AT TIME ZONE $5)::date::text END"
       " FROM appointments WHERE organization_id = sc_current_org() AND staff_id = $1::uuid"
       "  AND status IN ('SCHEDULED', 'CONFIRMED', 'RESCHEDULED', 'IN_PROGRESS')"
-      "  AND tstzrange(starts_at, ends_at, '[)')"
-      "   && tstzrange(to_timestamp($2::bigint), to_timestamp($3::bigint), '[)')"
+      /* Plain comparisons, not range &&: see core/sql/008. */
+      "  AND starts_at < to_timestamp($3::bigint) AND ends_at > to_timestamp($2::bigint)"
       " UNION ALL"
       " SELECT extract(epoch FROM x.starts_at)::bigint, extract(epoch FROM x.ends_at)::bigint, NULL"
       " FROM external_busy x JOIN connector_instances ci"
       "  ON ci.organization_id = x.organization_id AND ci.id = x.instance_id"
       " WHERE ci.active AND ci.staff_id = $1::uuid"
-      "  AND tstzrange(x.starts_at, x.ends_at, '[)')"
-      "   && tstzrange(to_timestamp($2::bigint), to_timestamp($3::bigint), '[)')"
+      "  AND x.starts_at < to_timestamp($3::bigint) AND x.ends_at > to_timestamp($2::bigint)"
       " ORDER BY 1", 5, p, &r, err);
   if (rc) return rc;
   int n = PQntuples(r);

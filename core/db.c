@@ -84,17 +84,20 @@ int sc_db_exec(PGconn *conn, const char *sql, int nparams,
 }
 
 /* The simple query protocol, so a migration may hold many statements. */
-/* Which static statements each connection has prepared: conn → set of
-** SQL addresses. A statement the server lost (26000) is prepared again. */
+/* Which static statements each connection has prepared, and how often it
+** ran each: conn -> (SQL address -> uses). A statement the server lost
+** (26000) is prepared again. */
 static pthread_mutex_t prep_mu = PTHREAD_MUTEX_INITIALIZER;
 static GHashTable *prepared;
 
-static int is_prepared(PGconn *conn, const char *sql) {
+/* Uses so far (0: not prepared on conn), counting this one. */
+static unsigned prep_use(PGconn *conn, const char *sql) {
   pthread_mutex_lock(&prep_mu);
   GHashTable *set = prepared ? g_hash_table_lookup(prepared, conn) : NULL;
-  int yes = set && g_hash_table_contains(set, sql);
+  unsigned n = set ? GPOINTER_TO_UINT(g_hash_table_lookup(set, sql)) : 0;
+  if (n) g_hash_table_insert(set, (gpointer)sql, GUINT_TO_POINTER(n + 1));
   pthread_mutex_unlock(&prep_mu);
-  return yes;
+  return n;
 }
 
 static void mark_prepared(PGconn *conn, const char *sql) {
@@ -107,8 +110,19 @@ static void mark_prepared(PGconn *conn, const char *sql) {
     set = g_hash_table_new(g_direct_hash, g_direct_equal);
     g_hash_table_insert(prepared, conn, set);
   }
-  g_hash_table_add(set, (gpointer)sql);
+  g_hash_table_insert(set, (gpointer)sql, GUINT_TO_POINTER(1));
   pthread_mutex_unlock(&prep_mu);
+}
+
+/* PostgreSQL builds a statement's generic plan at its sixth run from the
+** statistics of that moment and keeps it until the next ANALYZE. Built
+** while a table was young (a new install, a benchmark) it can pick an
+** index that later reads everything: links looked up by instance alone
+** made every webhook read all of them. Preparing again after 100, 1,000
+** and 10,000 runs lets the plan follow the data without waiting for
+** autovacuum; the planner sees a table's real size even before ANALYZE. */
+static int replan_due(unsigned uses) {
+  return uses == 100 || uses == 1000 || uses == 10000;
 }
 
 void sc_db_forget(PGconn *conn) {
@@ -123,7 +137,14 @@ int sc_db_exec_prep(PGconn *conn, const char *sql, int nparams,
   char name[32];
   snprintf(name, sizeof name, "sc_%p", (const void *)sql);
   for (int attempt = 0; attempt < 2; attempt++) {
-    if (!is_prepared(conn, sql)) {
+    unsigned uses = prep_use(conn, sql);
+    if (uses && replan_due(uses)) {
+      char dealloc[48];
+      snprintf(dealloc, sizeof dealloc, "DEALLOCATE %s", name);
+      PQclear(PQexec(conn, dealloc));
+      uses = 0;
+    }
+    if (!uses) {
       PGresult *p = PQprepare(conn, name, sql, nparams, NULL);
       int ok = PQresultStatus(p) == PGRES_COMMAND_OK;
       int rc = ok ? SC_OK : result_error(conn, p, err);

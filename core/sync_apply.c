@@ -19,7 +19,7 @@ int sc_sync_target_load(PGconn *conn, const char *name, struct sc_sync_target *t
                         struct sc_error *err) {
   const char *p[1] = {name};
   PGresult *r;
-  int rc = sc_db_exec(conn,
+  int rc = sc_db_exec_prep(conn,
       "SELECT ci.organization_id, ci.id, ci.name, coalesce(ci.location_id::text, ''),"
       " coalesce(ci.staff_id::text, ''), coalesce(l.timezone, 'UTC')"
       " FROM connector_instances ci LEFT JOIN locations l"
@@ -76,7 +76,7 @@ static int load_link(PGconn *conn, const struct sc_sync_target *t, const char *e
                      struct ours *o, struct sc_error *err) {
   const char *p[3] = {t->org, t->instance_id, ext_id};
   PGresult *r;
-  int rc = sc_db_exec(conn,
+  int rc = sc_db_exec_prep(conn,
       "SELECT a.id, coalesce(l.etag, ''), floor(extract(epoch FROM a.updated_at))::bigint,"
       " extract(epoch FROM a.starts_at)::bigint, extract(epoch FROM a.ends_at)::bigint,"
       " a.status, coalesce(a.title, '')"
@@ -197,7 +197,7 @@ static int import(PGconn *conn, const struct sc_sync_target *t, const struct sid
                        attendee(ev, 0), attendee(ev, 1), attendee(ev, 2), status_of(ev),
                        t->instance_id, ev->external_id, ev->etag, staff};
   PGresult *r;
-  int rc = sc_db_exec(conn,
+  int rc = sc_db_exec_prep(conn,
       "WITH who AS (SELECT (SELECT s.id FROM staff s JOIN staff_locations sl"
       "   ON sl.organization_id = s.organization_id AND sl.staff_id = s.id"
       "   WHERE s.organization_id = $1::uuid AND s.slug = $17 AND s.active"
@@ -207,12 +207,17 @@ static int import(PGconn *conn, const struct sc_sync_target *t, const struct sid
       "  client_phone, status, origin, overlap)"
       " SELECT $1::uuid, $2::uuid, who.staff_id, to_timestamp($3::bigint), to_timestamp($4::bigint),"
       "  $5, $6::boolean, $7, $8, $9, $10, $11, $12, $13::appointment_status, 'import',"
-      /* Overlap: with the staff member's time when known, else the location's. */
-      "  EXISTS (SELECT 1 FROM appointments o WHERE o.organization_id = $1::uuid"
-      "   AND (CASE WHEN who.staff_id IS NULL THEN o.location_id = $2::uuid"
-      "        ELSE o.staff_id = who.staff_id END)"
-      "   AND o.status IN ('SCHEDULED', 'CONFIRMED', 'RESCHEDULED', 'IN_PROGRESS')"
-      "   AND o.starts_at < to_timestamp($4::bigint) AND o.ends_at > to_timestamp($3::bigint))"
+      /* Overlap: with the staff member's time when known, else the location's;
+      ** two lookups so each has its GiST index (core/sql/008), never a scan
+      ** of the whole calendar. */
+      "  CASE WHEN who.staff_id IS NULL THEN EXISTS (SELECT 1 FROM appointments o"
+      "    WHERE o.organization_id = $1::uuid AND o.location_id = $2::uuid"
+      "    AND o.status IN ('SCHEDULED', 'CONFIRMED', 'RESCHEDULED', 'IN_PROGRESS')"
+      "    AND o.starts_at < to_timestamp($4::bigint) AND o.ends_at > to_timestamp($3::bigint))"
+      "  ELSE EXISTS (SELECT 1 FROM appointments o"
+      "    WHERE o.organization_id = $1::uuid AND o.staff_id = who.staff_id"
+      "    AND o.status IN ('SCHEDULED', 'CONFIRMED', 'RESCHEDULED', 'IN_PROGRESS')"
+      "    AND o.starts_at < to_timestamp($4::bigint) AND o.ends_at > to_timestamp($3::bigint)) END"
       "  FROM who RETURNING id)"
       " INSERT INTO appointment_links (organization_id, instance_id, external_id, appointment_id, etag)"
       " SELECT $1::uuid, $14::uuid, $15, id, $16 FROM ins RETURNING appointment_id",

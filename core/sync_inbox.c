@@ -233,7 +233,7 @@ static int mark(PGconn *c, const struct row *row, int processed, const char *err
   int64_t d = 1000LL << (row->attempts < 10 ? row->attempts : 10);
   snprintf(delay, sizeof delay, "%lld", (long long)(d > 600000 ? 600000 : d));
   const char *p[5] = {row->org, row->id, processed ? "t" : "f", error, delay};
-  return sc_db_exec(c,
+  return sc_db_exec_prep(c,
       "UPDATE sync_inbox SET attempts = attempts + 1, error = $4,"
       " processed_at = CASE WHEN $3::boolean THEN now() END,"
       " next_run_at = now() + $5::bigint * interval '1 millisecond'"

@@ -19,34 +19,41 @@ CREATE TRIGGER sync_jobs_notify AFTER INSERT ON sync_jobs
 --    notice's transaction has nothing to flush. It says so with
 --    SET LOCAL sidecal.avail_notice = 'after_commit'; every other writer
 --    keeps the trigger's notice, delivered at commit as before.
+--
+-- 3. The trigger body is straight-line: 003's loop over a VALUES query ran
+--    an SPI query per row besides the notice itself, and made an import of
+--    1,000 appointments four times slower than without the trigger.
 CREATE OR REPLACE FUNCTION sc_notify_avail() RETURNS trigger
   LANGUAGE plpgsql AS $$
 DECLARE
-  r record;
   staff uuid;
   loc uuid;
 BEGIN
   IF current_setting('sidecal.avail_notice', true) = 'after_commit' THEN
     RETURN NULL;
   END IF;
-  FOR r IN SELECT * FROM (VALUES (1), (2)) v(n) LOOP
-    IF (r.n = 1 AND TG_OP = 'DELETE') OR (r.n = 2 AND TG_OP = 'INSERT') THEN
-      CONTINUE;
-    END IF;
-    IF TG_TABLE_NAME = 'external_busy' THEN
+  IF TG_TABLE_NAME = 'external_busy' THEN
+    IF TG_OP <> 'INSERT' THEN
       SELECT ci.staff_id, ci.location_id INTO staff, loc FROM connector_instances ci
-       WHERE ci.organization_id = (CASE WHEN r.n = 1 THEN NEW.organization_id ELSE OLD.organization_id END)
-         AND ci.id = (CASE WHEN r.n = 1 THEN NEW.instance_id ELSE OLD.instance_id END);
-      PERFORM pg_notify('sidecal_avail',
-        (CASE WHEN r.n = 1 THEN NEW.organization_id ELSE OLD.organization_id END)::text
-        || ' ' || coalesce(staff::text, '-') || ' ' || coalesce(loc::text, '-'));
-    ELSIF r.n = 1 THEN
-      PERFORM pg_notify('sidecal_avail', NEW.organization_id::text || ' '
-        || coalesce(NEW.staff_id::text, '-') || ' ' || coalesce(NEW.location_id::text, '-'));
-    ELSE
+       WHERE ci.organization_id = OLD.organization_id AND ci.id = OLD.instance_id;
       PERFORM pg_notify('sidecal_avail', OLD.organization_id::text || ' '
-        || coalesce(OLD.staff_id::text, '-') || ' ' || coalesce(OLD.location_id::text, '-'));
+        || coalesce(staff::text, '-') || ' ' || coalesce(loc::text, '-'));
     END IF;
-  END LOOP;
+    IF TG_OP <> 'DELETE' THEN
+      SELECT ci.staff_id, ci.location_id INTO staff, loc FROM connector_instances ci
+       WHERE ci.organization_id = NEW.organization_id AND ci.id = NEW.instance_id;
+      PERFORM pg_notify('sidecal_avail', NEW.organization_id::text || ' '
+        || coalesce(staff::text, '-') || ' ' || coalesce(loc::text, '-'));
+    END IF;
+    RETURN NULL;
+  END IF;
+  IF TG_OP <> 'INSERT' THEN
+    PERFORM pg_notify('sidecal_avail', OLD.organization_id::text || ' '
+      || coalesce(OLD.staff_id::text, '-') || ' ' || coalesce(OLD.location_id::text, '-'));
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    PERFORM pg_notify('sidecal_avail', NEW.organization_id::text || ' '
+      || coalesce(NEW.staff_id::text, '-') || ' ' || coalesce(NEW.location_id::text, '-'));
+  END IF;
   RETURN NULL;
 END $$;

@@ -1,5 +1,6 @@
 /* Tests for core/db.c: the application role and row-level security. */
 #include <glib.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -197,6 +198,34 @@ static void test_commit_notify(void) {
   sc_test_db_drop(&db);
 }
 
+static const char *const PLUS_ONE = "SELECT $1::int + 1";
+
+/* A prepared statement is made again after 100, 1,000 and 10,000 runs so
+** its generic plan follows the data; results never change across it. */
+static void test_prepared_replanned(void) {
+  struct sc_test_db db;
+  sc_test_db_create_migrated(&db);
+  PGconn *c = sc_test_db_connect(&db);
+  struct sc_error err;
+  for (int i = 1; i <= 1001; i++) {
+    char v[16];
+    snprintf(v, sizeof v, "%d", i);
+    const char *p[1] = {v};
+    PGresult *r;
+    g_assert_cmpint(sc_db_exec_prep(c, PLUS_ONE, 1, p, &r, &err), ==, SC_OK);
+    g_assert_cmpint(atoi(PQgetvalue(r, 0, 0)), ==, i + 1);
+    PQclear(r);
+  }
+  /* One statement, prepared again for run 1,001: one plan since (else 1,001). */
+  char *v = sc_test_db_value(c, "SELECT count(*) || ' ' || sum(generic_plans + custom_plans)"
+                                " FROM pg_prepared_statements");
+  g_assert_cmpstr(v, ==, "1 1");
+  g_free(v);
+  sc_db_forget(c);
+  PQfinish(c);
+  sc_test_db_drop(&db);
+}
+
 static void test_bad_url_message(void) {
   struct sc_db_pool *pool = NULL;
   struct sc_error err;
@@ -213,5 +242,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/db/release_rolls_back", test_release_rolls_back_open_transaction);
   g_test_add_func("/db/bad_url_message", test_bad_url_message);
   g_test_add_func("/db/commit_notify", test_commit_notify);
+  g_test_add_func("/db/prepared_replanned", test_prepared_replanned);
   return g_test_run();
 }
