@@ -75,7 +75,7 @@ static void receive(struct sc_http_req *req, struct sc_http_resp *resp, const ch
     json_object_object_add(o, "status", json_object_new_string(
         out.stored ? "accepted" : out.duplicate ? "duplicate" : "dropped"));
     sc_http_json(resp, 200, o);
-    if (out.stored) sc_sync_engine_wake(engine);
+    if (out.stored) sc_sync_engine_wake_inbox(engine);
   } else {
     const char *code = out.status == 400   ? "malformed_webhook"
                        : out.status == 401 ? "unauthorized"

@@ -4,6 +4,7 @@
 */
 #include "sync_engine.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,8 @@ struct sc_sync_engine {
   pthread_mutex_t lock;
   pthread_cond_t cond;
   int stop;
-  unsigned long wakes;
+  unsigned long wakes;           /* jobs queued: every thread */
+  unsigned long inbox_wakes;     /* a delivery stored here: inbox threads only */
   uint64_t caps_generation;     /* scheduler thread only */
 };
 
@@ -51,41 +53,78 @@ void sc_sync_engine_options_from_env(struct sc_sync_engine_options *o) {
 }
 
 /* Sleeps up to poll_ms unless woken since `seen`; returns nonzero to stop. */
-static int idle(struct sc_sync_engine *e, unsigned long seen) {
+static struct timespec deadline(int64_t ms) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  int64_t ns = ts.tv_nsec + ms * 1000000LL;
+  ts.tv_sec += ns / 1000000000LL;
+  ts.tv_nsec = ns % 1000000000LL;
+  return ts;
+}
+
+static unsigned long wakes_of(const struct sc_sync_engine *e, int inbox) {
+  return e->wakes + (inbox ? e->inbox_wakes : 0);
+}
+
+static int idle(struct sc_sync_engine *e, unsigned long seen, int inbox) {
   pthread_mutex_lock(&e->lock);
-  if (!e->stop && e->wakes == seen) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t ns = ts.tv_nsec + e->o.poll_ms * 1000000LL;
-    ts.tv_sec += ns / 1000000000LL;
-    ts.tv_nsec = ns % 1000000000LL;
-    pthread_cond_timedwait(&e->cond, &e->lock, &ts);
-  }
+  struct timespec ts = deadline(e->o.poll_ms);
+  /* One condition serves every thread: a wake-up meant for others is not
+  ** a reason to run (the scheduler ran an empty claim per webhook). */
+  while (!e->stop && wakes_of(e, inbox) == seen)
+    if (pthread_cond_timedwait(&e->cond, &e->lock, &ts) == ETIMEDOUT) break;
   int stop = e->stop;
   pthread_mutex_unlock(&e->lock);
   return stop;
 }
 
-static unsigned long snapshot(struct sc_sync_engine *e, int *stop) {
+static unsigned long snapshot(struct sc_sync_engine *e, int *stop, int inbox) {
   pthread_mutex_lock(&e->lock);
-  unsigned long w = e->wakes;
+  unsigned long w = wakes_of(e, inbox);
   *stop = e->stop;
   pthread_mutex_unlock(&e->lock);
   return w;
 }
 
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleeps ms unless stopping (deliveries do not cut it short: each one
+** wakes the workers). Returns nonzero to stop. */
+static int rest(struct sc_sync_engine *e, int64_t ms) {
+  pthread_mutex_lock(&e->lock);
+  struct timespec ts = deadline(ms);
+  while (!e->stop)
+    if (pthread_cond_timedwait(&e->cond, &e->lock, &ts) == ETIMEDOUT) break;
+  int stop = e->stop;
+  pthread_mutex_unlock(&e->lock);
+  return stop;
+}
+
+/* Acknowledging comes first: a provider that times out on a slow answer
+** retries or, for some, disables the webhook, while applying late only
+** delays. So while deliveries keep arriving (one in the last 50 ms), each
+** worker rests twice as long as its last batch took, applying at about a
+** third of its pace until the burst ends; the backlog is visible as
+** inbox lag in /metrics. */
 static void *inbox_loop(void *arg) {
   struct sc_sync_engine *e = arg;
   for (;;) {
     int stop;
-    unsigned long seen = snapshot(e, &stop);
+    unsigned long seen = snapshot(e, &stop, 1);
     if (stop) break;
     int n = 0;
     struct sc_error err;
+    int64_t t0 = mono_ms();
     int rc = sc_inbox_run_batch(e->pool, e->reg, SC_SYNC_INBOX_BATCH, &n, &err);
     if (rc) sc_log_error("event=inbox_error error=\"%s\"", err.message);
+    int64_t took = mono_ms() - t0;
+    if (!rc && n && sc_ingest_recent(e->ingest, 50) && rest(e, 2 * (took < 250 ? took : 250))) break;
     if (!rc && n) continue;
-    if (idle(e, seen)) break;
+    if (idle(e, seen, 1)) break;
   }
   return NULL;
 }
@@ -112,7 +151,7 @@ static void *sched_loop(void *arg) {
   struct sc_sync_engine *e = arg;
   for (;;) {
     int stop;
-    unsigned long seen = snapshot(e, &stop);
+    unsigned long seen = snapshot(e, &stop, 0);
     if (stop) break;
     record_caps(e);
     struct sc_sched_report rep;
@@ -120,7 +159,7 @@ static void *sched_loop(void *arg) {
     int rc = sc_sched_run_once(e->pool, e->reg, &e->o.sched, &rep, &err);
     if (rc) sc_log_error("event=sync_error error=\"%s\"", err.message);
     if (!rc && rep.outcome != SC_SCHED_IDLE) continue;
-    if (idle(e, seen)) break;
+    if (idle(e, seen, 0)) break;
   }
   return NULL;
 }
@@ -161,6 +200,14 @@ void sc_sync_engine_wake(struct sc_sync_engine *e) {
   sc_outbox_wake(e->outbox);
   pthread_mutex_lock(&e->lock);
   e->wakes++;
+  pthread_cond_broadcast(&e->cond);
+  pthread_mutex_unlock(&e->lock);
+}
+
+void sc_sync_engine_wake_inbox(struct sc_sync_engine *e) {
+  if (!e) return;
+  pthread_mutex_lock(&e->lock);
+  e->inbox_wakes++;
   pthread_cond_broadcast(&e->cond);
   pthread_mutex_unlock(&e->lock);
 }

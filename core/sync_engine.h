@@ -14,6 +14,9 @@
 **     SIDECAL_SYNC_POLL_MS       idle wait of every loop (default 1000)
 ** - sc_sync_engine_wake() wakes idle threads at once (a job or delivery
 **   was queued; the daemon calls it on NOTIFY sidecal_jobs).
+**   sc_sync_engine_wake_inbox() wakes the inbox threads alone: a webhook
+**   stored here concerns nobody else, and waking the outbox and scheduler
+**   on every delivery cost three empty claims per webhook.
 ** - sc_sync_engine_stop() lets calls in flight finish, then joins; work not
 **   yet claimed stays in the database for the next start (or another
 **   daemon). NULL is fine.
@@ -44,6 +47,7 @@ int sc_sync_engine_start(struct sc_db_pool *pool, struct sc_registry *reg,
                          const struct sc_sync_engine_options *opts,
                          struct sc_sync_engine **out, struct sc_error *err);
 void sc_sync_engine_wake(struct sc_sync_engine *e);
+void sc_sync_engine_wake_inbox(struct sc_sync_engine *e);
 /* The webhook intake's group-commit writer (core/sync_ingest.h). */
 struct sc_ingest *sc_sync_engine_ingest(struct sc_sync_engine *e);
 void sc_sync_engine_stop(struct sc_sync_engine *e);

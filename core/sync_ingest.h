@@ -11,6 +11,9 @@
 **   that (instance, dedupe key) was there already. An instance name not in
 **   the database is SC_ENOTFOUND for that delivery alone; a failed
 **   transaction fails every delivery of the batch with its error.
+** - sc_ingest_recent() says whether a delivery was submitted within the
+**   last ms milliseconds: while deliveries keep coming, the inbox workers
+**   give way (core/sync_engine.c).
 ** - sc_ingest_stop() fails what is still queued with SC_ESTATE "the daemon
 **   is stopping" and joins the writer.
 */
@@ -37,5 +40,6 @@ struct sc_ingest_item {
 
 int sc_ingest_submit(struct sc_ingest *ig, const struct sc_ingest_item *item, int *stored,
                      int *duplicate, struct sc_error *err);
+int sc_ingest_recent(struct sc_ingest *ig, int ms);
 
 #endif

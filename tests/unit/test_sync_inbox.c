@@ -20,6 +20,7 @@
 #include "sync_fixture.h"
 #include "sync_conflicts.h"
 #include "sync_inbox.h"
+#include "sync_ingest.h"
 
 static struct sc_webhook_out deliver(struct fx *f, const char *instance, const char *sig,
                                      const char *body) {
@@ -137,13 +138,16 @@ static void test_import_overlap_flagged(void) {
   char *mine = make_appt(&f, "2026-12-01T15:00:00Z", 1);
   char *b1 = upsert("g1", "2026-12-01T15:15:00Z", "2026-12-01T16:00:00Z", "Clash", 0, "e1", NULL);
   char *b2 = upsert("g2", "2026-12-01T17:00:00Z", "2026-12-01T18:00:00Z", "Clear", 0, "e1", NULL);
+  /* Ends where Clear starts: touching is not overlapping (half-open). */
+  char *b3 = upsert("g3", "2026-12-01T16:30:00Z", "2026-12-01T17:00:00Z", "Touch", 0, "e1", NULL);
   g_assert_cmpint(deliver(&f, LOC, "s3cret", b1).status, ==, 200);
   g_assert_cmpint(deliver(&f, LOC, "s3cret", b2).status, ==, 200);
-  g_assert_cmpint(process(&f, NULL), ==, SC_INBOX_APPLIED);
-  g_assert_cmpint(process(&f, NULL), ==, SC_INBOX_APPLIED);
+  g_assert_cmpint(deliver(&f, LOC, "s3cret", b3).status, ==, 200);
+  for (int i = 0; i < 3; i++) g_assert_cmpint(process(&f, NULL), ==, SC_INBOX_APPLIED);
   assert_q(&f, "SELECT string_agg(title || ':' || origin || ':' || overlap, ',' ORDER BY starts_at)"
-               " FROM appointments", "Checkup:sidecal:false,Clash:import:true,Clear:import:false");
-  g_free(b1), g_free(b2), g_free(mine);
+               " FROM appointments",
+           "Checkup:sidecal:false,Clash:import:true,Touch:import:false,Clear:import:false");
+  g_free(b1), g_free(b2), g_free(b3), g_free(mine);
   fx_free(&f);
 }
 
@@ -496,6 +500,29 @@ static void test_conflict_resolution(void) {
   fx_free(&f);
 }
 
+/* The inbox workers give way while deliveries keep coming: the writer
+** says whether one was submitted within the last ms milliseconds. */
+static void test_ingest_recent(void) {
+  struct fx f;
+  fx_init(&f);
+  struct sc_ingest *ig;
+  struct sc_error err;
+  g_assert_cmpint(sc_ingest_start(f.pool, &ig, &err), ==, SC_OK);
+  g_assert_false(sc_ingest_recent(ig, 50));
+  struct sc_ingest_item item = {"acme.miami.scripted", "k1", "{}", "e30=", NULL};
+  int stored = 0, duplicate = 0;
+  g_assert_cmpint(sc_ingest_submit(ig, &item, &stored, &duplicate, &err), ==, SC_OK);
+  g_assert_true(stored);
+  g_assert_true(sc_ingest_recent(ig, 1000));
+  g_usleep(120 * 1000);
+  g_assert_false(sc_ingest_recent(ig, 50));
+  g_assert_true(sc_ingest_recent(ig, 60000));
+  g_assert_false(sc_ingest_recent(NULL, 60000));
+  sc_ingest_stop(ig);
+  assert_q(&f, "SELECT count(*) FROM sync_inbox", "1");
+  fx_free(&f);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/sync_inbox/bad_signature_stores_nothing", test_bad_signature_stores_nothing);
@@ -509,5 +536,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/sync_inbox/poison_delivery_marked_failed", test_poison_delivery_marked_failed);
   g_test_add_func("/sync_inbox/workers_apply_each_delivery_once", test_workers_apply_each_delivery_once);
   g_test_add_func("/sync_inbox/conflict_resolution", test_conflict_resolution);
+  g_test_add_func("/sync_inbox/ingest_recent", test_ingest_recent);
   return g_test_run();
 }
