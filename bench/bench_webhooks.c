@@ -97,8 +97,8 @@ int main(int argc, char **argv) {
   struct sc_app app = {.registry = f.reg};
   struct sc_error err;
   if (sc_db_pool_open(f.db.url, clients + 8, &app.pool, &err)) g_error("pool: %s", err.message);
-  /* One handler thread per client: a handler waits for its commit. */
-  struct sc_http_config hc = {.listen = "127.0.0.1:0", .threads = clients, .routes = sc_routes,
+  /* The daemon's default: a thread per connection (a handler waits for its commit). */
+  struct sc_http_config hc = {.listen = "127.0.0.1:0", .routes = sc_routes,
                               .app = &app};
   struct sc_http_server *srv;
   if (sc_http_start(&hc, &srv, &err)) g_error("http: %s", err.message);

@@ -52,7 +52,8 @@ static int usage(FILE *f) {
       "defaults: --config-dir conf.d --listen 127.0.0.1:8080 --plugin-dir build/plugins\n"
       "          --state-dir var (plugin copies in DIR/plugin-cache)\n"
       "          database from SIDECAL_DATABASE_URL, keyring from SIDECAL_MASTER_KEY_FILE\n"
-      "          (default var/master.keyring)\n");
+      "          (default var/master.keyring); --pool 8 database connections;\n"
+      "          HTTP: a thread per connection, or --threads N epoll threads\n");
   return f == stdout ? 0 : 2;
 }
 

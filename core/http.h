@@ -1,9 +1,10 @@
 /*
-** HTTP server over libmicrohttpd (internal thread pool, epoll) with a route
-** table, JSON bodies and the API's error format:
+** HTTP server over libmicrohttpd (a thread per connection, or a fixed pool
+** of epoll threads) with a route table, JSON bodies and the API's error
+** format:
 **   {"error":{"code":"...","message":"...","field":"..."}}
 **
-** Handlers run on MHD's pool threads with the whole request body in hand
+** Handlers run on MHD's threads with the whole request body in hand
 ** (bounded by body_limit: a larger one is answered 413 before the handler
 ** runs). A handler fills struct sc_http_resp; it must not block forever.
 ** sc_http_stop() stops accepting, lets in-flight requests finish (up to a
@@ -50,7 +51,7 @@ struct sc_http_route {
 
 struct sc_http_config {
   const char *listen;   /* "127.0.0.1:8080" */
-  int threads;          /* 0 = one per core */
+  int threads;          /* 0 = a thread per connection; N = N epoll threads */
   size_t body_limit;    /* bytes, 0 = 64 KiB */
   int drain_ms;         /* how long stop waits for in-flight requests */
   const struct sc_http_route *routes;

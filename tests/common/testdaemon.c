@@ -47,7 +47,7 @@ void sc_test_daemon_start(struct sc_test_daemon *d, const char *const *extra) {
   GPtrArray *argv = g_ptr_array_new();
   g_ptr_array_add(argv, bin);
   const char *fixed[] = {"--config-dir", d->conf_dir, "--listen", "127.0.0.1:0",
-                         "--pool", "4", "--threads", "4", NULL};
+                         "--pool", "4", NULL};
   for (const char *const *a = fixed; *a; a++) g_ptr_array_add(argv, (char *)*a);
   for (const char *const *a = extra; a && *a; a++) g_ptr_array_add(argv, (char *)*a);
   g_ptr_array_add(argv, NULL);
