@@ -1,7 +1,7 @@
 /*
 ** Availability for staff members from the database, through the cache
-** (see avail_service.h). One cache miss costs one transaction of four
-** queries for all missing days of that staff member.
+** (see avail_service.h). One cache miss costs one transaction with four
+** queries, sent in one round trip, for all missing days of that staff member.
 */
 #include "avail_service.h"
 
@@ -68,16 +68,40 @@ static int parse_local(const char *s, struct sc_local_time *t) {
 
 /* ---- loading ------------------------------------------------------------ */
 
-static int load_rules(PGconn *conn, const char *loc, const char *staff, struct inputs *in,
-                      struct sc_error *err) {
-  const char *p[2] = {loc, staff};
-  PGresult *r;
-  int rc = sc_db_exec_prep(conn,
-      "SELECT day_of_week, to_char(start_time, 'HH24:MI'), to_char(end_time, 'HH24:MI'),"
-      " coalesce(effective_from::text, ''), coalesce(effective_until::text, ''),"
-      " staff_id IS NOT NULL FROM availability_rules WHERE active AND location_id = $1::uuid"
-      " AND (staff_id = $2::uuid OR staff_id IS NULL)", 2, p, &r, err);
-  if (rc) return rc;
+/* The four loads go to PostgreSQL in one round trip (load_inputs). */
+static const char SQL_RULES[] =
+    "SELECT day_of_week, to_char(start_time, 'HH24:MI'), to_char(end_time, 'HH24:MI'),"
+    " coalesce(effective_from::text, ''), coalesce(effective_until::text, ''),"
+    " staff_id IS NOT NULL FROM availability_rules WHERE active AND location_id = $1::uuid"
+    " AND (staff_id = $2::uuid OR staff_id IS NULL)";
+
+/* Staff rows sort first, so the first row per date is the one to use. */
+static const char SQL_OVERRIDES[] =
+    "SELECT DISTINCT ON (date) date::text, intervals::text FROM date_overrides"
+    " WHERE location_id = $1::uuid AND (staff_id = $2::uuid OR staff_id IS NULL)"
+    " AND date BETWEEN $3::date AND $4::date ORDER BY date, staff_id IS NULL";
+
+static const char SQL_BLOCKS[] =
+    "SELECT starts_local::text, ends_local::text, timezone, coalesce(rrule, ''), exdates::text"
+    " FROM calendar_blocks WHERE (staff_id = $2::uuid AND (location_id = $1::uuid OR location_id IS NULL))"
+    " OR (staff_id IS NULL AND location_id = $1::uuid)";
+
+/* Plain comparisons, not range &&: see core/sql/008. */
+static const char SQL_BUSY[] =
+    "SELECT extract(epoch FROM starts_at)::bigint, extract(epoch FROM ends_at)::bigint,"
+    "  CASE WHEN event_type_id = $4::uuid THEN (starts_at AT TIME ZONE $5)::date::text END"
+    " FROM appointments WHERE organization_id = sc_current_org() AND staff_id = $1::uuid"
+    "  AND status IN ('SCHEDULED', 'CONFIRMED', 'RESCHEDULED', 'IN_PROGRESS')"
+    "  AND starts_at < to_timestamp($3::bigint) AND ends_at > to_timestamp($2::bigint)"
+    " UNION ALL"
+    " SELECT extract(epoch FROM x.starts_at)::bigint, extract(epoch FROM x.ends_at)::bigint, NULL"
+    " FROM external_busy x JOIN connector_instances ci"
+    "  ON ci.organization_id = x.organization_id AND ci.id = x.instance_id"
+    " WHERE ci.active AND ci.staff_id = $1::uuid"
+    "  AND x.starts_at < to_timestamp($3::bigint) AND x.ends_at > to_timestamp($2::bigint)"
+    " ORDER BY 1";
+
+static void read_rules(PGresult *r, struct inputs *in) {
   int n = PQntuples(r), own = 0;
   for (int i = 0; i < n; i++) own |= PQgetvalue(r, i, 5)[0] == 't';
   in->rules = calloc((size_t)n + 1, sizeof *in->rules);
@@ -93,8 +117,6 @@ static int load_rules(PGconn *conn, const char *loc, const char *staff, struct i
     if (*PQgetvalue(r, i, 3)) parse_date(PQgetvalue(r, i, 3), &ru->effective_from);
     if (*PQgetvalue(r, i, 4)) parse_date(PQgetvalue(r, i, 4), &ru->effective_until);
   }
-  PQclear(r);
-  return SC_OK;
 }
 
 static void add_override(struct inputs *in, sc_date date, const char *intervals_json) {
@@ -115,27 +137,12 @@ static void add_override(struct inputs *in, sc_date date, const char *intervals_
   o->n_intervals = k;
 }
 
-static int load_overrides(PGconn *conn, const char *loc, const char *staff, sc_date d0,
-                          sc_date d1, struct inputs *in, struct sc_error *err) {
-  char a[16], b[16];
-  date_text(d0, a, sizeof a);
-  date_text(d1, b, sizeof b);
-  const char *p[4] = {loc, staff, a, b};
-  PGresult *r;
-  /* Staff rows sort first, so the first row per date is the one to use. */
-  int rc = sc_db_exec_prep(conn,
-      "SELECT DISTINCT ON (date) date::text, intervals::text FROM date_overrides"
-      " WHERE location_id = $1::uuid AND (staff_id = $2::uuid OR staff_id IS NULL)"
-      " AND date BETWEEN $3::date AND $4::date ORDER BY date, staff_id IS NULL",
-      4, p, &r, err);
-  if (rc) return rc;
+static void read_overrides(PGresult *r, struct inputs *in) {
   in->ovr = calloc((size_t)PQntuples(r) + 1, sizeof *in->ovr);
   for (int i = 0; i < PQntuples(r); i++) {
     sc_date d;
     if (parse_date(PQgetvalue(r, i, 0), &d)) add_override(in, d, PQgetvalue(r, i, 1));
   }
-  PQclear(r);
-  return SC_OK;
 }
 
 /* PostgreSQL array text {"2026-03-11 12:00:00",...} → local times. */
@@ -155,15 +162,7 @@ static size_t parse_exdates(struct inputs *in, const char *text, const struct sc
   return n;
 }
 
-static int load_blocks(PGconn *conn, const char *loc, const char *staff, struct inputs *in,
-                       struct sc_error *err) {
-  const char *p[2] = {loc, staff};
-  PGresult *r;
-  int rc = sc_db_exec_prep(conn,
-      "SELECT starts_local::text, ends_local::text, timezone, coalesce(rrule, ''), exdates::text"
-      " FROM calendar_blocks WHERE (staff_id = $2::uuid AND (location_id = $1::uuid OR location_id IS NULL))"
-      " OR (staff_id IS NULL AND location_id = $1::uuid)", 2, p, &r, err);
-  if (rc) return rc;
+static void read_blocks(PGresult *r, struct inputs *in) {
   in->blocks = calloc((size_t)PQntuples(r) + 1, sizeof *in->blocks);
   for (int i = 0; i < PQntuples(r); i++) {
     struct sc_avail_block *b = &in->blocks[in->n_blocks];
@@ -174,32 +173,9 @@ static int load_blocks(PGconn *conn, const char *loc, const char *staff, struct 
     b->n_exdates = parse_exdates(in, PQgetvalue(r, i, 4), &b->exdates);
     in->n_blocks++;
   }
-  PQclear(r);
-  return SC_OK;
 }
 
-static int load_busy(PGconn *conn, const char *staff, const char *et, const char *tz,
-                     int64_t lo, int64_t hi, struct inputs *in, struct sc_error *err) {
-  char a[24], b[24];
-  snprintf(a, sizeof a, "%lld", (long long)lo);
-  snprintf(b, sizeof b, "%lld", (long long)hi);
-  const char *p[5] = {staff, a, b, et, tz};
-  PGresult *r;
-  int rc = sc_db_exec_prep(conn,
-      "SELECT extract(epoch FROM starts_at)::bigint, extract(epoch FROM ends_at)::bigint,"
-      "  CASE WHEN event_type_id = $4::uuid THEN (starts_at AT TIME ZONE $5)::date::text END"
-      " FROM appointments WHERE organization_id = sc_current_org() AND staff_id = $1::uuid"
-      "  AND status IN ('SCHEDULED', 'CONFIRMED', 'RESCHEDULED', 'IN_PROGRESS')"
-      /* Plain comparisons, not range &&: see core/sql/008. */
-      "  AND starts_at < to_timestamp($3::bigint) AND ends_at > to_timestamp($2::bigint)"
-      " UNION ALL"
-      " SELECT extract(epoch FROM x.starts_at)::bigint, extract(epoch FROM x.ends_at)::bigint, NULL"
-      " FROM external_busy x JOIN connector_instances ci"
-      "  ON ci.organization_id = x.organization_id AND ci.id = x.instance_id"
-      " WHERE ci.active AND ci.staff_id = $1::uuid"
-      "  AND x.starts_at < to_timestamp($3::bigint) AND x.ends_at > to_timestamp($2::bigint)"
-      " ORDER BY 1", 5, p, &r, err);
-  if (rc) return rc;
+static void read_busy(PGresult *r, struct inputs *in) {
   int n = PQntuples(r);
   in->busy = calloc((size_t)n + 1, sizeof *in->busy);
   in->typed_dates = calloc((size_t)n + 1, sizeof *in->typed_dates);
@@ -209,8 +185,6 @@ static int load_busy(PGconn *conn, const char *staff, const char *et, const char
     sc_date d;
     if (!PQgetisnull(r, i, 2) && parse_date(PQgetvalue(r, i, 2), &d)) in->typed_dates[in->n_typed++] = d;
   }
-  PQclear(r);
-  return SC_OK;
 }
 
 static int load_inputs(PGconn *conn, const struct sc_avail_request *rq, const struct sc_cat_staff *st,
@@ -230,11 +204,28 @@ static int load_inputs(PGconn *conn, const struct sc_avail_request *rq, const st
     lo = rq->probe - (int64_t)rq->et->buffer_before * 60;
     hi = rq->probe + (int64_t)(rq->et->duration + rq->et->buffer_after) * 60;
   }
-  int rc = load_rules(conn, rq->loc->id, st->id, in, err);
-  if (!rc) rc = load_overrides(conn, rq->loc->id, st->id, d0, d1, in, err);
-  if (!rc) rc = load_blocks(conn, rq->loc->id, st->id, in, err);
-  if (!rc) rc = load_busy(conn, st->id, rq->et->id, rq->loc->timezone, lo, hi, in, err);
-  return rc;
+  char a[16], b[16], l[24], h[24];
+  date_text(d0, a, sizeof a);
+  date_text(d1, b, sizeof b);
+  snprintf(l, sizeof l, "%lld", (long long)lo);
+  snprintf(h, sizeof h, "%lld", (long long)hi);
+  const char *pl[2] = {rq->loc->id, st->id}, *po[4] = {rq->loc->id, st->id, a, b};
+  const char *pb[5] = {st->id, l, h, rq->et->id, rq->loc->timezone};
+  struct sc_db_stmt all[5], *q = all + 1;
+  int lead = rq->bypass_cache && rq->lead;
+  if (lead) all[0] = *rq->lead;
+  q[0] = (struct sc_db_stmt){SQL_RULES, 2, pl, NULL};
+  q[1] = (struct sc_db_stmt){SQL_OVERRIDES, 4, po, NULL};
+  q[2] = (struct sc_db_stmt){SQL_BLOCKS, 2, pl, NULL};
+  q[3] = (struct sc_db_stmt){SQL_BUSY, 5, pb, NULL};
+  int rc = sc_db_exec_prep_many(conn, lead ? all : q, lead ? 5 : 4, err);
+  if (rc) return rc;
+  read_rules(q[0].res, in);
+  read_overrides(q[1].res, in);
+  read_blocks(q[2].res, in);
+  read_busy(q[3].res, in);
+  for (int i = lead ? 0 : 1; i < 5; i++) PQclear(all[i].res);
+  return SC_OK;
 }
 
 /* ---- computing one day -------------------------------------------------- */

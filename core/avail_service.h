@@ -43,6 +43,9 @@ struct sc_avail_request {
   int64_t now;               /* UTC epoch seconds */
   int bypass_cache;          /* booking re-checks read fresh inside their transaction */
   int64_t probe;             /* with bypass_cache: the one slot start being checked */
+  /* With bypass_cache: a statement sent first in the loads' round trip (a
+  ** booking's lock), always run, its result discarded. */
+  const struct sc_db_stmt *lead;
 };
 
 /* Free slot starts of one staff member within the request window.

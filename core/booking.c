@@ -3,6 +3,7 @@
 */
 #include "booking.h"
 
+#include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,14 +53,24 @@ static int count_booked(PGconn *conn, const struct sc_booking *b, struct candida
   return SC_OK;
 }
 
+/* Per candidate, sent in the same round trip as the availability loads:
+** the member's lock, and the note that this transaction sends its
+** availability notice itself after COMMIT (sc_booking_commit). */
+static const char SQL_LOCK[] =
+    "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0)),"
+    " set_config('sidecal.avail_notice', 'after_commit', true)";
+
+/* Locks the member, then recomputes their day from the database. */
 static int offered(struct sc_db_pool *pool, PGconn *conn, struct sc_avail_cache *cache,
                    const struct sc_booking *b, const struct sc_cat_staff *st, int *ok,
                    struct sc_error *err) {
+  const char *p[2] = {b->org->id, st->id};
+  struct sc_db_stmt lock = {SQL_LOCK, 2, p, NULL};
   sc_date d = local_date(b->loc->timezone, b->start);
   /* A slot starts on its rule day's local date (rules end by 24:00). */
   struct sc_avail_request rq = {.org = b->org, .loc = b->loc, .et = b->et, .from = d,
                                 .to = d, .now = b->now, .bypass_cache = 1,
-                                .probe = b->start};
+                                .probe = b->start, .lead = &lock};
   struct sc_staff_slots ss;
   int rc = sc_avail_staff_slots(pool, conn, cache, &rq, st, &ss, err);
   if (rc) return rc;
@@ -69,27 +80,36 @@ static int offered(struct sc_db_pool *pool, PGconn *conn, struct sc_avail_cache 
   return SC_OK;
 }
 
+static const char SQL_INSERT[] =
+    "INSERT INTO appointments (id, organization_id, location_id, staff_id, event_type_id,"
+    " starts_at, ends_at, timezone, client_name, client_email, client_phone, notes, title,"
+    " type, price, metadata)"
+    " SELECT $14::uuid, $1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::timestamptz, $6::timestamptz,"
+    " $7, $8, $9, $10, $11, $12, $12, e.price, $13::jsonb FROM event_types e WHERE e.id = $4::uuid";
+
+/* The row and its outbox jobs in one round trip: the id is made here so
+** the enqueue needs nothing back from the INSERT. */
 static int insert(PGconn *conn, const struct sc_booking *b, const struct sc_cat_staff *st,
                   char id[37], struct sc_error *err) {
   char start[32], end[32];
   sc_time_format_utc(b->start, start, sizeof start);
   sc_time_format_utc(b->start + (int64_t)b->et->duration * 60, end, sizeof end);
+  char *uuid = g_uuid_string_random();
+  snprintf(id, 37, "%s", uuid);
+  g_free(uuid);
   const char *meta = b->metadata ? json_object_to_json_string(b->metadata) : "{}";
-  const char *p[13] = {b->org->id, b->loc->id, st->id, b->et->id, start, end,
+  const char *p[14] = {b->org->id, b->loc->id, st->id, b->et->id, start, end,
                        b->timezone ? b->timezone : b->loc->timezone, b->client_name,
-                       b->client_email, b->client_phone, b->notes, b->et->title, meta};
-  PGresult *r;
-  int rc = sc_db_exec_prep(conn,
-      "INSERT INTO appointments (organization_id, location_id, staff_id, event_type_id,"
-      " starts_at, ends_at, timezone, client_name, client_email, client_phone, notes, title,"
-      " type, price, metadata)"
-      " SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::timestamptz, $6::timestamptz, $7,"
-      " $8, $9, $10, $11, $12, $12, e.price, $13::jsonb FROM event_types e WHERE e.id = $4::uuid"
-      " RETURNING id", 13, p, &r, err);
-  if (rc) return rc;
-  snprintf(id, 37, "%s", PQgetvalue(r, 0, 0));
-  PQclear(r);
-  return sc_outbox_enqueue(conn, b->org->id, id, SC_JOB_CREATE, err);
+                       b->client_email, b->client_phone, b->notes, b->et->title, meta, id};
+  const char *jp[4];
+  struct sc_db_stmt q[2] = {{SQL_INSERT, 14, p, NULL},
+                            sc_outbox_enqueue_stmt(b->org->id, id, SC_JOB_CREATE, jp)};
+  int rc = sc_db_exec_prep_many(conn, q, 2, err);
+  if (!rc && atoi(PQcmdTuples(q[0].res)) != 1)
+    rc = sc_error_set(err, SC_EINTERNAL, NULL, "event type %s vanished while booking", b->et->slug);
+  PQclear(q[0].res);
+  PQclear(q[1].res);
+  return rc;
 }
 
 /* One candidate under its lock; *done when booked. With other candidates
@@ -98,12 +118,8 @@ static int insert(PGconn *conn, const struct sc_booking *b, const struct sc_cat_
 static int try_staff(struct sc_db_pool *pool, PGconn *conn, struct sc_avail_cache *cache,
                      const struct sc_booking *b, const struct sc_cat_staff *st, int last,
                      char id[37], int *done, struct sc_error *err) {
-  const char *p[2] = {b->org->id, st->id};
   *done = 0;
   int rc = last ? SC_OK : sc_db_run(conn, "SAVEPOINT booking_try", err);
-  if (!rc)
-    rc = sc_db_exec_prep(conn, "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0)),"
-                         " set_config('sidecal.avail_notice', 'after_commit', true)", 2, p, NULL, err);
   int ok = 0;
   if (!rc) rc = offered(pool, conn, cache, b, st, &ok, err);
   if (!rc && ok) {

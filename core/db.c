@@ -131,27 +131,37 @@ void sc_db_forget(PGconn *conn) {
   pthread_mutex_unlock(&prep_mu);
 }
 
+static void stmt_name(const char *sql, char name[32]) {
+  snprintf(name, 32, "sc_%p", (const void *)sql);
+}
+
+/* Makes sure sql is prepared on conn (again, when its plan is due). */
+static int ensure_prepared(PGconn *conn, const char *sql, int nparams, struct sc_error *err) {
+  char name[32];
+  stmt_name(sql, name);
+  unsigned uses = prep_use(conn, sql);
+  if (uses && replan_due(uses)) {
+    char dealloc[48];
+    snprintf(dealloc, sizeof dealloc, "DEALLOCATE %s", name);
+    PQclear(PQexec(conn, dealloc));
+    uses = 0;
+  }
+  if (uses) return SC_OK;
+  PGresult *p = PQprepare(conn, name, sql, nparams, NULL);
+  int rc = PQresultStatus(p) == PGRES_COMMAND_OK ? SC_OK : result_error(conn, p, err);
+  PQclear(p);
+  if (!rc) mark_prepared(conn, sql);
+  return rc;
+}
+
 int sc_db_exec_prep(PGconn *conn, const char *sql, int nparams,
                     const char *const *params, PGresult **res,
                     struct sc_error *err) {
   char name[32];
-  snprintf(name, sizeof name, "sc_%p", (const void *)sql);
+  stmt_name(sql, name);
   for (int attempt = 0; attempt < 2; attempt++) {
-    unsigned uses = prep_use(conn, sql);
-    if (uses && replan_due(uses)) {
-      char dealloc[48];
-      snprintf(dealloc, sizeof dealloc, "DEALLOCATE %s", name);
-      PQclear(PQexec(conn, dealloc));
-      uses = 0;
-    }
-    if (!uses) {
-      PGresult *p = PQprepare(conn, name, sql, nparams, NULL);
-      int ok = PQresultStatus(p) == PGRES_COMMAND_OK;
-      int rc = ok ? SC_OK : result_error(conn, p, err);
-      PQclear(p);
-      if (rc) return rc;
-      mark_prepared(conn, sql);
-    }
+    int rc = ensure_prepared(conn, sql, nparams, err);
+    if (rc) return rc;
     sc_metrics_count_query();
     PGresult *r = PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(r);
@@ -172,6 +182,66 @@ int sc_db_exec_prep(PGconn *conn, const char *sql, int nparams,
     return code;
   }
   return SC_EDB;
+}
+
+static void clear_results(struct sc_db_stmt *s, int n) {
+  for (int i = 0; i < n; i++) {
+    PQclear(s[i].res);
+    s[i].res = NULL;
+  }
+}
+
+/* Reads each statement's result, then the pipeline's sync point. */
+static int read_pipeline(PGconn *conn, struct sc_db_stmt *s, int n, struct sc_error *err) {
+  int rc = SC_OK;
+  for (int i = 0; i < n; i++) {
+    PGresult *r = PQgetResult(conn);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) s[i].res = r;
+    else {
+      if (!rc) rc = st == PGRES_PIPELINE_ABORTED
+                        ? sc_error_set(err, SC_EDB, NULL, "statement skipped after an error")
+                        : result_error(conn, r, err);
+      PQclear(r);
+    }
+    while ((r = PQgetResult(conn))) PQclear(r);  /* the NULL that ends statement i */
+  }
+  PGresult *sync = PQgetResult(conn);
+  if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC && !rc)
+    rc = sc_error_set(err, SC_EDB, NULL, "pipeline out of step: %s", PQerrorMessage(conn));
+  PQclear(sync);
+  return rc;
+}
+
+int sc_db_exec_prep_many(PGconn *conn, struct sc_db_stmt *s, int n, struct sc_error *err) {
+  int rc = SC_OK;
+  for (int i = 0; i < n; i++) s[i].res = NULL;
+  for (int i = 0; !rc && i < n; i++) rc = ensure_prepared(conn, s[i].sql, s[i].nparams, err);
+  if (rc) return rc;
+  if (!PQenterPipelineMode(conn))
+    return sc_error_set(err, SC_EDB, NULL, "cannot enter pipeline mode: %s", PQerrorMessage(conn));
+  for (int i = 0; !rc && i < n; i++) {
+    char name[32];
+    stmt_name(s[i].sql, name);
+    sc_metrics_count_query();
+    if (!PQsendQueryPrepared(conn, name, s[i].nparams, s[i].params, NULL, NULL, 0))
+      rc = sc_error_set(err, SC_EDB, NULL, "cannot send a statement: %s", PQerrorMessage(conn));
+  }
+  /* Even after a failed send the sync point is what ends the pipeline. */
+  if (!PQpipelineSync(conn) && !rc)
+    rc = sc_error_set(err, SC_EDB, NULL, "cannot send the pipeline: %s", PQerrorMessage(conn));
+  int read = rc ? SC_OK : read_pipeline(conn, s, n, err);
+  if (rc) {
+    for (PGresult *r; PQpipelineStatus(conn) != PQ_PIPELINE_OFF && (r = PQgetResult(conn));) {
+      int done = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+      PQclear(r);
+      if (done) break;
+    }
+  }
+  PQexitPipelineMode(conn);
+  rc = rc ? rc : read;
+  if (rc) clear_results(s, n);
+  return rc;
 }
 
 int sc_db_run(PGconn *conn, const char *sql, struct sc_error *err) {

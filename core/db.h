@@ -69,6 +69,17 @@ int sc_db_exec(PGconn *conn, const char *sql, int nparams,
 int sc_db_exec_prep(PGconn *conn, const char *sql, int nparams,
                     const char *const *params, PGresult **res,
                     struct sc_error *err);
+/* Several statements of the sc_db_exec_prep kind in one round trip (libpq
+** pipeline mode), run in order inside the caller's transaction. On SC_OK
+** every res is filled (PQclear each); on failure err describes the first
+** statement that failed and every res is NULL. */
+struct sc_db_stmt {
+  const char *sql;              /* a string literal, as for sc_db_exec_prep */
+  int nparams;
+  const char *const *params;
+  PGresult *res;
+};
+int sc_db_exec_prep_many(PGconn *conn, struct sc_db_stmt *stmts, int n, struct sc_error *err);
 /* Forgets what was prepared on conn (before PQfinish). */
 void sc_db_forget(PGconn *conn);
 

@@ -24,6 +24,7 @@
 
 #include <libpq-fe.h>
 
+#include "db.h"
 #include "error.h"
 
 enum sc_job_kind { SC_JOB_CREATE, SC_JOB_UPDATE, SC_JOB_CANCEL };
@@ -34,6 +35,10 @@ int sc_outbox_enqueue(PGconn *conn, const char *org_id, const char *appointment_
                       enum sc_job_kind kind, struct sc_error *err);
 /* The same, skipping except_instance (a uuid, or NULL); *n (may be NULL)
 ** gets how many jobs were written. */
+/* sc_outbox_enqueue as a statement to send along with others in one round
+** trip (sc_db_exec_prep_many); params must have room for 4. */
+struct sc_db_stmt sc_outbox_enqueue_stmt(const char *org_id, const char *appointment_id,
+                                         enum sc_job_kind kind, const char *params[4]);
 int sc_outbox_enqueue_except(PGconn *conn, const char *org_id, const char *appointment_id,
                              enum sc_job_kind kind, const char *except_instance,
                              int *n, struct sc_error *err);

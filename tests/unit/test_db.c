@@ -226,6 +226,39 @@ static void test_prepared_replanned(void) {
   sc_test_db_drop(&db);
 }
 
+static const char *const DIVIDE = "SELECT 12 / $1::int";
+static const char *const ECHO = "SELECT $1::text";
+
+/* One round trip, results in order; a failure names the failing statement,
+** leaves no result behind and the connection usable. */
+static void test_exec_prep_many(void) {
+  struct sc_test_db db;
+  sc_test_db_create_migrated(&db);
+  PGconn *c = sc_test_db_connect(&db);
+  struct sc_error err;
+  const char *three[1] = {"3"}, *zero[1] = {"0"}, *hi[1] = {"hi"};
+  struct sc_db_stmt s[3] = {{DIVIDE, 1, three, NULL}, {ECHO, 1, hi, NULL}, {PLUS_ONE, 1, three, NULL}};
+  g_assert_cmpint(sc_db_exec_prep_many(c, s, 3, &err), ==, SC_OK);
+  g_assert_cmpstr(PQgetvalue(s[0].res, 0, 0), ==, "4");
+  g_assert_cmpstr(PQgetvalue(s[1].res, 0, 0), ==, "hi");
+  g_assert_cmpstr(PQgetvalue(s[2].res, 0, 0), ==, "4");
+  for (int i = 0; i < 3; i++) PQclear(s[i].res);
+  g_assert_cmpint(sc_db_run(c, "BEGIN; CREATE TABLE t (x int); INSERT INTO t VALUES (1)", &err), ==, SC_OK);
+  struct sc_db_stmt bad[3] = {{ECHO, 1, hi, NULL}, {DIVIDE, 1, zero, NULL}, {PLUS_ONE, 1, three, NULL}};
+  g_assert_cmpint(sc_db_exec_prep_many(c, bad, 3, &err), ==, SC_EDB);
+  g_assert_nonnull(strstr(err.message, "division by zero"));
+  for (int i = 0; i < 3; i++) g_assert_null(bad[i].res);
+  g_assert_cmpint(PQpipelineStatus(c), ==, PQ_PIPELINE_OFF);
+  g_assert_cmpint(PQtransactionStatus(c), ==, PQTRANS_INERROR);
+  sc_db_rollback(c);
+  char *v = sc_test_db_value(c, "SELECT count(*) FROM pg_tables WHERE tablename = 't'");
+  g_assert_cmpstr(v, ==, "0");
+  g_free(v);
+  sc_db_forget(c);
+  PQfinish(c);
+  sc_test_db_drop(&db);
+}
+
 static void test_bad_url_message(void) {
   struct sc_db_pool *pool = NULL;
   struct sc_error err;
@@ -243,5 +276,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/db/bad_url_message", test_bad_url_message);
   g_test_add_func("/db/commit_notify", test_commit_notify);
   g_test_add_func("/db/prepared_replanned", test_prepared_replanned);
+  g_test_add_func("/db/exec_prep_many", test_exec_prep_many);
   return g_test_run();
 }
