@@ -305,6 +305,10 @@ static int run(struct sc_db_pool *pool, struct sc_registry *reg, int max,
   struct row *rows = NULL;
   PGconn *c = sc_db_acquire(pool);
   int rc = sc_db_begin(c, &platform, err);
+  /* Applying is point lookups by index; with one location holding every
+  ** appointment the planner's statistics make a sequential scan look as
+  ** cheap as the overlap index, and the scan grows with the calendar. */
+  if (!rc) rc = sc_db_run(c, "SET LOCAL enable_seqscan = off", err);
   if (!rc) rc = claim(c, max, &rows, n, err);
   if (!rc && *n) {
     struct sc_generation *g = sc_registry_acquire(reg);

@@ -20,6 +20,12 @@ DROP INDEX appointments_staff_active_range;
 DROP INDEX external_busy_range;
 DROP INDEX appointments_organization_id_staff_id_starts_at_idx;
 DROP INDEX external_busy_organization_id_instance_id_starts_at_idx;
+-- Likewise (organization, location, start): the overlap check of a
+-- staff-less import took it over the location GiST below and read every
+-- earlier appointment of the location. Listings page by (start, id) within
+-- the organization and filter the location, which this index serves.
+DROP INDEX appointments_organization_id_location_id_starts_at_idx;
+CREATE INDEX appointments_org_start ON appointments (organization_id, starts_at, id);
 
 --
 -- An appointment imported without a staff member is checked for overlap
