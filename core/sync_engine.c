@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "plugin_host.h"
 #include "registry.h"
 #include "sync_enqueue.h"
 #include "sync_inbox.h"
@@ -86,12 +87,6 @@ static unsigned long snapshot(struct sc_sync_engine *e, int *stop, int inbox) {
   return w;
 }
 
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sleeps ms unless stopping (deliveries do not cut it short: each one
 ** wakes the workers). Returns nonzero to stop. */
 static int rest(struct sc_sync_engine *e, int64_t ms) {
@@ -118,10 +113,10 @@ static void *inbox_loop(void *arg) {
     if (stop) break;
     int n = 0;
     struct sc_error err;
-    int64_t t0 = mono_ms();
+    int64_t t0 = sc_plugin_monotonic_ms();
     int rc = sc_inbox_run_batch(e->pool, e->reg, SC_SYNC_INBOX_BATCH, &n, &err);
     if (rc) sc_log_error("event=inbox_error error=\"%s\"", err.message);
-    int64_t took = mono_ms() - t0;
+    int64_t took = sc_plugin_monotonic_ms() - t0;
     if (!rc && n && sc_ingest_recent(e->ingest, 50) && rest(e, 2 * (took < 250 ? took : 250))) break;
     if (!rc && n) continue;
     if (idle(e, seen, 1)) break;

@@ -8,7 +8,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "plugin_host.h"
 
 struct waiter {
   const struct sc_ingest_item *item;
@@ -26,12 +27,6 @@ struct sc_ingest {
   int stop;
   int64_t last_submit_ms;  /* monotonic */
 };
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static const struct sc_tenant platform = {.org_id = "", .platform_admin = 1};
 
@@ -164,7 +159,7 @@ int sc_ingest_submit(struct sc_ingest *ig, const struct sc_ingest_item *item, in
   }
   *ig->tail = &w;
   ig->tail = &w.next;
-  ig->last_submit_ms = now_ms();
+  ig->last_submit_ms = sc_plugin_monotonic_ms();
   pthread_cond_signal(&ig->queued);
   while (!w.done) pthread_cond_wait(&ig->finished, &ig->lock);
   pthread_mutex_unlock(&ig->lock);
@@ -179,5 +174,5 @@ int sc_ingest_recent(struct sc_ingest *ig, int ms) {
   pthread_mutex_lock(&ig->lock);
   int64_t last = ig->last_submit_ms;
   pthread_mutex_unlock(&ig->lock);
-  return last && now_ms() - last <= ms;
+  return last && sc_plugin_monotonic_ms() - last <= ms;
 }
