@@ -124,6 +124,38 @@ static int probe_window(struct sc_http_req *req, struct sc_http_resp *resp,
   return 0;
 }
 
+/* What both admin calls answer: which instance, which generation, and the
+** connector's result. */
+static json_object *call_answer(const struct sc_generation *g, const struct sc_plugin_instance *in,
+                                const struct sidecal_result *res) {
+  json_object *o = json_object_new_object(), *r = json_object_new_object();
+  json_object_object_add(o, "instance", json_object_new_string(in->name));
+  json_object_object_add(o, "generation", json_object_new_int64((int64_t)g->number));
+  json_object_object_add(r, "code", json_object_new_int(res->code));
+  json_object_object_add(r, "message", json_object_new_string(res->message));
+  json_object_object_add(o, "result", r);
+  return o;
+}
+
+/* The running generation, or NULL with 409 answered. */
+static struct sc_generation *plugins_started(struct sc_http_req *req, struct sc_http_resp *resp) {
+  struct sc_generation *g = sc_plugin_runtime_acquire(req->app);
+  if (!g) sc_http_error(resp, 409, "conflict", NULL, "connector plugins are not started");
+  return g;
+}
+
+/* The running instance named in the path, or NULL with 404/409 answered. */
+static struct sc_plugin_instance *running_instance(struct sc_http_req *req, struct sc_http_resp *resp,
+                                                   struct sc_generation *g) {
+  const char *name = req->params[0];
+  const struct sc_gen_instance *e = sc_generation_instance_entry(g, name);
+  if (!e)
+    sc_http_error(resp, 404, "not_found", NULL, "no connector instance named \"%s\"", name);
+  else if (!e->inst)
+    sc_http_error(resp, 409, "instance_failed", NULL, "%s", e->error ? e->error : "instance failed");
+  return e ? e->inst : NULL;
+}
+
 static void run_probe(struct sc_http_resp *resp, const struct sc_generation *g,
                       struct sc_plugin_instance *in, const struct sidecal_window *w) {
   struct probe p = {.events = json_object_new_array()};
@@ -135,14 +167,9 @@ static void run_probe(struct sc_http_resp *resp, const struct sc_generation *g,
   in->plugin->desc.list_events(in->state, &call.ctx, w, NULL, &sink, &call.res);
   call.res.message[sizeof call.res.message - 1] = '\0';
   sc_plugin_instance_record(in, &call.res);
-  json_object *o = json_object_new_object(), *r = json_object_new_object();
-  json_object_object_add(o, "instance", json_object_new_string(in->name));
+  json_object *o = call_answer(g, in, &call.res);
   json_object_object_add(o, "plugin", json_object_new_string(in->plugin->name));
   json_object_object_add(o, "plugin_version", json_object_new_string(in->plugin->desc.version));
-  json_object_object_add(o, "generation", json_object_new_int64((int64_t)g->number));
-  json_object_object_add(r, "code", json_object_new_int(call.res.code));
-  json_object_object_add(r, "message", json_object_new_string(call.res.message));
-  json_object_object_add(o, "result", r);
   json_object_object_add(o, "events", p.events);
   json_object_object_add(o, "cursor", p.cursor ? json_object_new_string(p.cursor) : NULL);
   g_free(p.cursor);
@@ -153,22 +180,14 @@ void sc_api_admin_instance_events(struct sc_http_req *req, struct sc_http_resp *
   if (require_admin(req, resp)) return;
   struct sidecal_window w;
   if (probe_window(req, resp, &w)) return;
-  struct sc_generation *g = sc_plugin_runtime_acquire(req->app);
-  if (!g) {
-    sc_http_error(resp, 409, "conflict", NULL, "connector plugins are not started");
-    return;
-  }
-  const char *name = req->params[0];
-  const struct sc_gen_instance *e = sc_generation_instance_entry(g, name);
-  if (!e)
-    sc_http_error(resp, 404, "not_found", NULL, "no connector instance named \"%s\"", name);
-  else if (!e->inst)
-    sc_http_error(resp, 409, "instance_failed", NULL, "%s", e->error ? e->error : "instance failed");
-  else if (!e->inst->plugin->desc.list_events)
+  struct sc_generation *g = plugins_started(req, resp);
+  if (!g) return;
+  struct sc_plugin_instance *in = running_instance(req, resp, g);
+  if (in && !in->plugin->desc.list_events)
     sc_http_error(resp, 422, "validation_failed", NULL,
-                  "connector \"%s\" does not read events", e->plugin);
-  else
-    run_probe(resp, g, e->inst, &w);
+                  "connector \"%s\" does not read events", in->plugin->name);
+  else if (in)
+    run_probe(resp, g, in, &w);
   sc_plugin_runtime_release(g);
 }
 
@@ -181,32 +200,18 @@ static void run_refresh(struct sc_http_resp *resp, const struct sc_generation *g
   in->plugin->desc.refresh_credentials(in->state, &call.ctx, &call.res);
   call.res.message[sizeof call.res.message - 1] = '\0';
   sc_plugin_instance_record(in, &call.res);
-  json_object *o = json_object_new_object(), *r = json_object_new_object();
-  json_object_object_add(o, "instance", json_object_new_string(in->name));
-  json_object_object_add(o, "generation", json_object_new_int64((int64_t)g->number));
-  json_object_object_add(r, "code", json_object_new_int(call.res.code));
-  json_object_object_add(r, "message", json_object_new_string(call.res.message));
-  json_object_object_add(o, "result", r);
-  sc_http_json(resp, 200, o);
+  sc_http_json(resp, 200, call_answer(g, in, &call.res));
 }
 
 void sc_api_admin_instance_refresh(struct sc_http_req *req, struct sc_http_resp *resp) {
   if (require_admin(req, resp)) return;
-  struct sc_generation *g = sc_plugin_runtime_acquire(req->app);
-  if (!g) {
-    sc_http_error(resp, 409, "conflict", NULL, "connector plugins are not started");
-    return;
-  }
-  const char *name = req->params[0];
-  const struct sc_gen_instance *e = sc_generation_instance_entry(g, name);
-  if (!e)
-    sc_http_error(resp, 404, "not_found", NULL, "no connector instance named \"%s\"", name);
-  else if (!e->inst)
-    sc_http_error(resp, 409, "instance_failed", NULL, "%s", e->error ? e->error : "instance failed");
-  else if (!e->inst->plugin->desc.refresh_credentials)
+  struct sc_generation *g = plugins_started(req, resp);
+  if (!g) return;
+  struct sc_plugin_instance *in = running_instance(req, resp, g);
+  if (in && !in->plugin->desc.refresh_credentials)
     sc_http_error(resp, 422, "validation_failed", NULL,
-                  "connector \"%s\" does not refresh credentials", e->plugin);
-  else
-    run_refresh(resp, g, e->inst);
+                  "connector \"%s\" does not refresh credentials", in->plugin->name);
+  else if (in)
+    run_refresh(resp, g, in);
   sc_plugin_runtime_release(g);
 }
