@@ -53,7 +53,6 @@ void sc_sync_engine_options_from_env(struct sc_sync_engine_options *o) {
   if (!o->outbox.poll_ms) o->outbox.poll_ms = o->poll_ms;
 }
 
-/* Sleeps up to poll_ms unless woken since `seen`; returns nonzero to stop. */
 static struct timespec deadline(int64_t ms) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -67,16 +66,22 @@ static unsigned long wakes_of(const struct sc_sync_engine *e, int inbox) {
   return e->wakes + (inbox ? e->inbox_wakes : 0);
 }
 
-static int idle(struct sc_sync_engine *e, unsigned long seen, int inbox) {
+/* Sleeps up to ms, cut short by a stop and, when seen is given, by a
+** wake-up this thread listens to since *seen. One condition serves every
+** thread: a wake-up meant for others is not a reason to run (the scheduler
+** ran an empty claim per webhook). Returns nonzero to stop. */
+static int sleep_for(struct sc_sync_engine *e, int64_t ms, const unsigned long *seen, int inbox) {
   pthread_mutex_lock(&e->lock);
-  struct timespec ts = deadline(e->o.poll_ms);
-  /* One condition serves every thread: a wake-up meant for others is not
-  ** a reason to run (the scheduler ran an empty claim per webhook). */
-  while (!e->stop && wakes_of(e, inbox) == seen)
+  struct timespec ts = deadline(ms);
+  while (!e->stop && (!seen || wakes_of(e, inbox) == *seen))
     if (pthread_cond_timedwait(&e->cond, &e->lock, &ts) == ETIMEDOUT) break;
   int stop = e->stop;
   pthread_mutex_unlock(&e->lock);
   return stop;
+}
+
+static int idle(struct sc_sync_engine *e, unsigned long seen, int inbox) {
+  return sleep_for(e, e->o.poll_ms, &seen, inbox);
 }
 
 static unsigned long snapshot(struct sc_sync_engine *e, int *stop, int inbox) {
@@ -85,18 +90,6 @@ static unsigned long snapshot(struct sc_sync_engine *e, int *stop, int inbox) {
   *stop = e->stop;
   pthread_mutex_unlock(&e->lock);
   return w;
-}
-
-/* Sleeps ms unless stopping (deliveries do not cut it short: each one
-** wakes the workers). Returns nonzero to stop. */
-static int rest(struct sc_sync_engine *e, int64_t ms) {
-  pthread_mutex_lock(&e->lock);
-  struct timespec ts = deadline(ms);
-  while (!e->stop)
-    if (pthread_cond_timedwait(&e->cond, &e->lock, &ts) == ETIMEDOUT) break;
-  int stop = e->stop;
-  pthread_mutex_unlock(&e->lock);
-  return stop;
 }
 
 /* Acknowledging comes first: a provider that times out on a slow answer
@@ -117,7 +110,7 @@ static void *inbox_loop(void *arg) {
     int rc = sc_inbox_run_batch(e->pool, e->reg, SC_SYNC_INBOX_BATCH, &n, &err);
     if (rc) sc_log_error("event=inbox_error error=\"%s\"", err.message);
     int64_t took = sc_plugin_monotonic_ms() - t0;
-    if (!rc && n && sc_ingest_recent(e->ingest, 50) && rest(e, 2 * (took < 250 ? took : 250))) break;
+    if (!rc && n && sc_ingest_recent(e->ingest, 50) && sleep_for(e, 2 * (took < 250 ? took : 250), NULL, 1)) break;
     if (!rc && n) continue;
     if (idle(e, seen, 1)) break;
   }
