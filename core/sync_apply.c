@@ -162,7 +162,7 @@ static int apply_busy(PGconn *conn, const struct sc_sync_target *t,
       "INSERT INTO external_busy AS x (organization_id, instance_id, external_id, starts_at, ends_at)"
       " VALUES ($1::uuid, $2::uuid, $3, to_timestamp($4::bigint), to_timestamp($5::bigint))"
       " ON CONFLICT (organization_id, instance_id, external_id) DO UPDATE"
-      " SET starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at"
+      " SET starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at, written_at = clock_timestamp()"
       " WHERE (x.starts_at, x.ends_at) IS DISTINCT FROM (EXCLUDED.starts_at, EXCLUDED.ends_at)",
       5, p, &r, err);
   if (rc) return rc;

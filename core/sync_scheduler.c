@@ -95,7 +95,10 @@ static int release(PGconn *c, const struct opts *o, const struct claimed *cl, in
       4, p, NULL, err);
 }
 
-/* Busy times in the window that a full sync did not report are gone. */
+/* Busy times in the window that a full sync did not report are gone,
+** unless written since this pass began (now() is its transaction's start,
+** taken before the listing): an inbox worker may have stored one the
+** provider created after the listing read it (core/sql/009). */
 static int sweep(PGconn *c, const struct sc_sync_target *t, const struct sidecal_window *w,
                  GHashTable *seen, int *n, struct sc_error *err) {
   json_object *ids = json_object_new_array();
@@ -112,7 +115,7 @@ static int sweep(PGconn *c, const struct sc_sync_target *t, const struct sidecal
   int rc = sc_db_exec(c,
       "DELETE FROM external_busy WHERE organization_id = $1::uuid AND instance_id = $2::uuid"
       " AND starts_at < to_timestamp($4::bigint) AND ends_at > to_timestamp($3::bigint)"
-      " AND external_id NOT IN (SELECT jsonb_array_elements_text($5::jsonb))", 5, p, &r, err);
+      " AND written_at < now() AND external_id NOT IN (SELECT jsonb_array_elements_text($5::jsonb))", 5, p, &r, err);
   json_object_put(ids);
   if (rc) return rc;
   *n = atoi(PQcmdTuples(r));

@@ -7,7 +7,8 @@
 ** interval / 5, health recorded, a full sync of a staff calendar removing
 ** busy times the provider no longer reports, and the full sync of a
 ** location instance cancelling linked appointments it no longer reports,
-** but not those whose link or push is newer than its listing.
+** but not those whose link or push is newer than its listing, nor busy
+** times written after the listing began.
 */
 #include <glib.h>
 #include <json-c/json.h>
@@ -16,6 +17,7 @@
 
 #include "plugin_fixtures.h"
 #include "sync_fixture.h"
+#include "sync_apply.h"
 #include "sync_scheduler.h"
 
 static const struct sc_sched_options sched = {.holder = "me", .interval_ms = 300000};
@@ -302,6 +304,65 @@ static void test_sweep_spares_link_made_during_listing(void) {
   fx_free(&f);
 }
 
+/* Stores busy time b3 for ann as an inbox worker would: the provider
+** created it and its webhook arrived (its own connection and transaction). */
+static void apply_busy_webhook(struct fx *f, const char *ext_id, int64_t start) {
+  static const struct sc_tenant platform = {.org_id = "", .platform_admin = 1};
+  PGconn *c = sc_db_acquire(f->pool);
+  struct sc_error err;
+  struct sc_sync_target t;
+  struct sc_sync_counts n = {0};
+  struct sidecal_event ev = {.struct_size = sizeof ev, .status = SIDECAL_EVENT_CONFIRMED,
+                             .external_id = ext_id, .start_utc = start, .end_utc = start + 1800};
+  if (sc_db_begin(c, &platform, &err) || sc_sync_target_load(c, "acme.staff.ann.scripted", &t, &err) ||
+      sc_sync_apply_event(c, &t, &ev, &n, &err) || sc_db_commit(c, &err))
+    g_error("apply: %s", err.message);
+  g_assert_cmpint(n.busy, ==, 1);
+  sc_db_release(f->pool, c);
+}
+
+/* The busy-time twin of the race above: a full listing of ann's calendar
+** reads the provider; then she adds an event there, its webhook is
+** applied, and only then does the sweep run. The listing could not see
+** it, so it is not the sweep's to delete; the next full sync lists it. */
+static void test_busy_sweep_spares_time_written_during_listing(void) {
+  struct fx f;
+  fx_init_with(&f, SF_STAFF_CALENDAR);
+  const char *ids[] = {"b1", "b2"}, *later[] = {"b1", "b3"};
+  const int days[] = {1, 2}, later_days[] = {1, 3};
+  seed(f.ann_state, ids, days, 2);
+  seed(f.state, NULL, NULL, 0);
+  g_assert_cmpint(sync_once(&f).outcome, ==, SC_SCHED_SYNCED);
+  g_assert_cmpint(sync_once(&f).outcome, ==, SC_SCHED_SYNCED);
+  assert_q(&f, "SELECT string_agg(external_id, ',' ORDER BY starts_at) FROM external_busy", "b1,b2");
+  /* b2 was deleted there meanwhile: the sweep must still remove it. */
+  seed(f.ann_state, ids, days, 1);
+  g_free(q(&f, "UPDATE sync_leases SET cursor = NULL, next_sync_at = now() WHERE instance_id ="
+               " (SELECT id FROM connector_instances WHERE name = 'acme.staff.ann.scripted')"));
+  control_file(f.ann_control, "{\"list\": [\"delay_after:1500\"]}");
+  int lists = calls_in(f.ann_state, "list");
+  GThread *th = g_thread_new("sync", sync_in_thread, &f);
+  for (int i = 0; i < 400 && calls_in(f.ann_state, "list") == lists; i++) g_usleep(10 * 1000);
+  g_assert_cmpint(calls_in(f.ann_state, "list"), ==, lists + 1);  /* the listing has read the provider */
+  seed(f.ann_state, later, later_days, 2);                         /* b3 created there */
+  apply_busy_webhook(&f, "b3", g_get_real_time() / 1000000 + 3 * 86400);
+  struct sc_sched_report *r = g_thread_join(th);
+  g_assert_cmpint(r->outcome, ==, SC_SCHED_SYNCED);
+  g_assert_cmpstr(r->instance, ==, "acme.staff.ann.scripted");
+  g_assert_cmpint(r->full, ==, 1);
+  g_assert_cmpint(r->busy_swept, ==, 1);
+  assert_q(&f, "SELECT string_agg(external_id, ',' ORDER BY starts_at) FROM external_busy", "b1,b3");
+  /* The next full sync sees b3 and keeps it. */
+  g_free(q(&f, "UPDATE sync_leases SET cursor = NULL, next_sync_at = now() WHERE instance_id ="
+               " (SELECT id FROM connector_instances WHERE name = 'acme.staff.ann.scripted')"));
+  struct sc_sched_report r2 = sync_once(&f);
+  g_assert_cmpstr(r2.instance, ==, "acme.staff.ann.scripted");
+  g_assert_cmpint(r2.busy_swept, ==, 0);
+  assert_q(&f, "SELECT string_agg(external_id, ',' ORDER BY starts_at) FROM external_busy", "b1,b3");
+  g_free(r);
+  fx_free(&f);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/sync_scheduler/initial_then_incremental", test_initial_then_incremental);
@@ -312,5 +373,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/sync_scheduler/location_sweep", test_location_sweep);
   g_test_add_func("/sync_scheduler/sweep_spares_link_made_during_listing",
                   test_sweep_spares_link_made_during_listing);
+  g_test_add_func("/sync_scheduler/busy_sweep_spares_time_written_during_listing",
+                  test_busy_sweep_spares_time_written_during_listing);
   return g_test_run();
 }
