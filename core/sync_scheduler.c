@@ -137,7 +137,10 @@ static int sweep(PGconn *c, const struct sc_sync_target *t, const struct sidecal
 ** links older than this pass (now() is its transaction's start, taken
 ** before the listing) whose appointment has no push to this instance
 ** pending, running or settled since then; the next full sync judges the
-** rest. */
+** rest. Nor does it judge an appointment whose latest push there was
+** dead-lettered: the provider never got that change (a move into the
+** window, say), so its absence says nothing until an admin retries the
+** job (sidecalctl jobs retry). */
 static int sweep_appointments(PGconn *c, const struct sc_sync_target *t,
                               const struct sidecal_window *w, GHashTable *seen,
                               struct sc_sync_counts *n, struct sc_error *err) {
@@ -155,7 +158,10 @@ static int sweep_appointments(PGconn *c, const struct sc_sync_target *t,
       " AND l.updated_at < now()"
       " AND NOT EXISTS (SELECT 1 FROM sync_jobs j WHERE j.organization_id = l.organization_id"
       "  AND j.appointment_id = l.appointment_id AND j.instance_id = l.instance_id"
-      "  AND (j.state IN ('pending', 'running') OR j.updated_at >= now()))", 4, p, &r, err);
+      "  AND (j.state IN ('pending', 'running') OR j.updated_at >= now()))"
+      " AND (SELECT j.state FROM sync_jobs j WHERE j.organization_id = l.organization_id"
+      "  AND j.appointment_id = l.appointment_id AND j.instance_id = l.instance_id"
+      "  ORDER BY j.id DESC LIMIT 1) IS DISTINCT FROM 'dead'", 4, p, &r, err);
   if (rc) return rc;
   for (int i = 0; i < PQntuples(r) && !rc; i++)
     if (!g_hash_table_contains(seen, PQgetvalue(r, i, 0)))

@@ -7,7 +7,8 @@
 ** interval / 5, health recorded, a full sync of a staff calendar removing
 ** busy times the provider no longer reports, and the full sync of a
 ** location instance cancelling linked appointments it no longer reports,
-** but not those whose link or push is newer than its listing, nor busy
+** but not those whose link or push is newer than its listing or whose
+** latest push was dead-lettered, nor busy
 ** times written after the listing began.
 */
 #include <glib.h>
@@ -264,6 +265,47 @@ static void test_location_sweep(void) {
   fx_free(&f);
 }
 
+/* A move into the window whose push was dead-lettered: the provider still
+** has the event where it was (beyond the listing), so the full sync must
+** not read its absence as a deletion. Once the job is retried and done,
+** the listing sees it again. */
+static void test_sweep_spares_appointment_whose_push_died(void) {
+  struct fx f;
+  fx_init(&f);
+  seed(f.state, NULL, NULL, 0);
+  g_assert_cmpint(sync_once(&f).outcome, ==, SC_SCHED_SYNCED);
+  char *far = days_from_now(80), *near = days_from_now(5);
+  char *id = make_appt(&f, far, 1);
+  while (run(&f, NULL) == SC_OUTBOX_DONE) {}
+  g_assert_cmpint(live_events(&f), ==, 1);
+  char *patch = g_strdup_printf("{\"starts_at\": \"%s\", \"ends_at\": \"%.14s30:00Z\"}", near, near);
+  patch_appt(&f, id, patch);
+  control(&f, "{\"update\": [\"error\"]}");
+  g_assert_cmpint(run(&f, NULL), ==, SC_OUTBOX_DEAD);
+  assert_q(&f, "SELECT string_agg(kind || ' ' || state, ',' ORDER BY id) FROM sync_jobs",
+           "create done,update dead");
+  make_full_sync_due(&f);
+  struct sc_sched_report r = sync_once(&f);
+  g_assert_cmpint(r.full, ==, 1);
+  g_assert_cmpint(r.deleted, ==, 0);
+  char *v = status_of(&f, id);
+  g_assert_cmpstr(v, ==, "RESCHEDULED");  /* moved, not cancelled */
+  g_free(v);
+  /* Retried: the provider gets the move; the next full sync lists it. */
+  char *dead = q(&f, "SELECT id FROM sync_jobs WHERE state = 'dead'");
+  struct sc_error err;
+  g_assert_cmpint(sc_outbox_retry(f.owner, g_ascii_strtoll(dead, NULL, 10), &err), ==, SC_OK);
+  g_assert_cmpint(run(&f, NULL), ==, SC_OUTBOX_DONE);
+  make_full_sync_due(&f);
+  r = sync_once(&f);
+  g_assert_cmpint(r.deleted, ==, 0);
+  g_assert_cmpint(r.events, ==, 1);
+  v = status_of(&f, id);
+  g_assert_cmpstr(v, ==, "RESCHEDULED");  /* moved, not cancelled */
+  g_free(v), g_free(far), g_free(near), g_free(patch), g_free(id), g_free(dead);
+  fx_free(&f);
+}
+
 static gpointer sync_in_thread(gpointer f) {
   struct sc_sched_report *r = g_new(struct sc_sched_report, 1);
   *r = sync_once(f);
@@ -373,6 +415,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/sync_scheduler/location_sweep", test_location_sweep);
   g_test_add_func("/sync_scheduler/sweep_spares_link_made_during_listing",
                   test_sweep_spares_link_made_during_listing);
+  g_test_add_func("/sync_scheduler/sweep_spares_appointment_whose_push_died",
+                  test_sweep_spares_appointment_whose_push_died);
   g_test_add_func("/sync_scheduler/busy_sweep_spares_time_written_during_listing",
                   test_busy_sweep_spares_time_written_during_listing);
   return g_test_run();
