@@ -137,8 +137,8 @@ static int sweep(PGconn *c, const struct sc_sync_target *t, const struct sidecal
 ** links older than this pass (now() is its transaction's start, taken
 ** before the listing) whose appointment has no push to this instance
 ** pending, running or settled since then; the next full sync judges the
-** rest. Nor does it judge an appointment whose latest push there was
-** dead-lettered: the provider never got that change (a move into the
+** rest. Nor does it judge an appointment with a push there that was
+** dead-lettered and not followed by a successful one: the provider never got that change (a move into the
 ** window, say), so its absence says nothing until an admin retries the
 ** job (sidecalctl jobs retry). */
 static int sweep_appointments(PGconn *c, const struct sc_sync_target *t,
@@ -159,9 +159,11 @@ static int sweep_appointments(PGconn *c, const struct sc_sync_target *t,
       " AND NOT EXISTS (SELECT 1 FROM sync_jobs j WHERE j.organization_id = l.organization_id"
       "  AND j.appointment_id = l.appointment_id AND j.instance_id = l.instance_id"
       "  AND (j.state IN ('pending', 'running') OR j.updated_at >= now()))"
-      " AND (SELECT j.state FROM sync_jobs j WHERE j.organization_id = l.organization_id"
-      "  AND j.appointment_id = l.appointment_id AND j.instance_id = l.instance_id"
-      "  ORDER BY j.id DESC LIMIT 1) IS DISTINCT FROM 'dead'", 4, p, &r, err);
+      " AND NOT EXISTS (SELECT 1 FROM sync_jobs d WHERE d.state = 'dead'"
+      "  AND d.organization_id = l.organization_id AND d.appointment_id = l.appointment_id"
+      "  AND d.instance_id = l.instance_id AND NOT EXISTS (SELECT 1 FROM sync_jobs n"
+      "   WHERE n.organization_id = d.organization_id AND n.appointment_id = d.appointment_id"
+      "   AND n.instance_id = d.instance_id AND n.id > d.id AND n.state = 'done'))", 4, p, &r, err);
   if (rc) return rc;
   for (int i = 0; i < PQntuples(r) && !rc; i++)
     if (!g_hash_table_contains(seen, PQgetvalue(r, i, 0)))
