@@ -32,23 +32,33 @@ static sc_date local_date(const char *zone, int64_t instant) {
   return (sc_date)(local >= 0 ? local / 86400 : (local - 86399) / 86400);
 }
 
-/* Appointments per candidate on the local day of the requested start. */
+/* Appointments per candidate on the local day of the requested start, in
+** one round trip whatever the number of candidates. The day is asked as
+** [local midnight, next local midnight) so each count is a lookup in the
+** staff member's busy index (core/sql/008), not a scan of their calendar. */
 static int count_booked(PGconn *conn, const struct sc_booking *b, struct candidate *c,
                         size_t n, struct sc_error *err) {
   char start[32];
   sc_time_format_utc(b->start, start, sizeof start);
-  for (size_t i = 0; i < n; i++) {
-    const char *p[3] = {c[i].staff->id, b->loc->timezone, start};
-    PGresult *r;
-    int rc = sc_db_exec_prep(conn,
-        "SELECT count(*) FROM appointments WHERE staff_id = $1::uuid"
-        " AND status IN ('SCHEDULED', 'CONFIRMED', 'RESCHEDULED', 'IN_PROGRESS')"
-        " AND (starts_at AT TIME ZONE $2)::date = ($3::timestamptz AT TIME ZONE $2)::date",
-        3, p, &r, err);
-    if (rc) return rc;
-    c[i].booked = atol(PQgetvalue(r, 0, 0));
-    PQclear(r);
-  }
+  GString *ids = g_string_new("{");
+  for (size_t i = 0; i < n; i++) g_string_append_printf(ids, "%s%s", i ? "," : "", c[i].staff->id);
+  g_string_append_c(ids, '}');
+  const char *p[4] = {b->org->id, ids->str, b->loc->timezone, start};
+  PGresult *r;
+  int rc = sc_db_exec_prep(conn,
+      "SELECT u.id::text, (SELECT count(*) FROM appointments a WHERE a.organization_id = $1::uuid"
+      "  AND a.staff_id = u.id AND a.status IN ('SCHEDULED', 'CONFIRMED', 'RESCHEDULED', 'IN_PROGRESS')"
+      "  AND a.starts_at >= d.lo AND a.starts_at < d.hi)"
+      " FROM unnest($2::uuid[]) u(id),"
+      " (SELECT day::timestamp AT TIME ZONE $3 AS lo, (day + 1)::timestamp AT TIME ZONE $3 AS hi"
+      "  FROM (SELECT ($4::timestamptz AT TIME ZONE $3)::date AS day) x) d",
+      4, p, &r, err);
+  g_string_free(ids, TRUE);
+  if (rc) return rc;
+  for (int row = 0; row < PQntuples(r); row++)
+    for (size_t i = 0; i < n; i++)
+      if (!strcmp(c[i].staff->id, PQgetvalue(r, row, 0))) c[i].booked = atol(PQgetvalue(r, row, 1));
+  PQclear(r);
   qsort(c, n, sizeof *c, cmp_candidate);
   return SC_OK;
 }
