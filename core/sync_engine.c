@@ -1,6 +1,6 @@
 /*
 ** The daemon's sync threads (see sync_engine.h): the outbox pool, inbox
-** loops and the scheduler loop, sharing one wake-up condition.
+** loops and the scheduler loops, sharing one wake-up condition.
 */
 #include "sync_engine.h"
 
@@ -34,7 +34,8 @@ struct sc_sync_engine {
   int stop;
   unsigned long wakes;           /* jobs queued: every thread */
   unsigned long inbox_wakes;     /* a delivery stored here: inbox threads only */
-  uint64_t caps_generation;     /* scheduler thread only */
+  pthread_mutex_t caps_lock;    /* one scheduler thread records them */
+  uint64_t caps_generation;     /* under caps_lock */
 };
 
 static int64_t env_int(const char *name, int64_t def) {
@@ -46,6 +47,7 @@ static int64_t env_int(const char *name, int64_t def) {
 
 void sc_sync_engine_options_from_env(struct sc_sync_engine_options *o) {
   if (!o->outbox.workers) o->outbox.workers = (int)env_int("SIDECAL_SYNC_WORKERS", 0);
+  if (!o->schedulers) o->schedulers = (int)env_int("SIDECAL_SYNC_SCHEDULERS", 0);
   if (!o->outbox.max_attempts) o->outbox.max_attempts = (int)env_int("SIDECAL_JOB_MAX_ATTEMPTS", 0);
   if (!o->sched.interval_ms) o->sched.interval_ms = env_int("SIDECAL_SYNC_INTERVAL_S", 0) * 1000;
   if (!o->sched.horizon_days) o->sched.horizon_days = (int)env_int("SIDECAL_SYNC_HORIZON_DAYS", 0);
@@ -117,8 +119,10 @@ static void *inbox_loop(void *arg) {
   return NULL;
 }
 
-/* After a reload, tell every daemon's enqueue what the plugins can do. */
+/* After a reload, tell every daemon's enqueue what the plugins can do.
+** One scheduler thread does it; the others go on syncing meanwhile. */
 static void record_caps(struct sc_sync_engine *e) {
+  if (pthread_mutex_trylock(&e->caps_lock)) return;
   struct sc_generation *g = sc_registry_acquire(e->reg);
   if (g->number != e->caps_generation) {
     static const struct sc_tenant platform = {.org_id = "", .platform_admin = 1};
@@ -133,6 +137,7 @@ static void record_caps(struct sc_sync_engine *e) {
     else e->caps_generation = g->number;
   }
   sc_registry_release(g);
+  pthread_mutex_unlock(&e->caps_lock);
 }
 
 static void *sched_loop(void *arg) {
@@ -162,13 +167,15 @@ int sc_sync_engine_start(struct sc_db_pool *pool, struct sc_registry *reg,
   if (opts) e->o = *opts;
   sc_sync_engine_options_from_env(&e->o);
   int inbox = e->o.inbox_workers > 0 ? e->o.inbox_workers : 2;
+  int sched = e->o.schedulers > 0 ? e->o.schedulers : 2;
   pthread_mutex_init(&e->lock, NULL);
+  pthread_mutex_init(&e->caps_lock, NULL);
   pthread_cond_init(&e->cond, NULL);
   int rc = sc_outbox_start(pool, reg, &e->o.outbox, &e->outbox, err);
   if (!rc) rc = sc_ingest_start(pool, &e->ingest, err);
-  e->threads = calloc((size_t)inbox + 1, sizeof *e->threads);
-  for (int i = 0; !rc && e->threads && i <= inbox; i++) {
-    if (pthread_create(&e->threads[i], NULL, i == inbox ? sched_loop : inbox_loop, e)) {
+  e->threads = calloc((size_t)inbox + (size_t)sched, sizeof *e->threads);
+  for (int i = 0; !rc && e->threads && i < inbox + sched; i++) {
+    if (pthread_create(&e->threads[i], NULL, i >= inbox ? sched_loop : inbox_loop, e)) {
       rc = sc_error_set(err, SC_EINTERNAL, NULL, "could not start the sync threads");
       break;
     }
@@ -213,6 +220,7 @@ void sc_sync_engine_stop(struct sc_sync_engine *e) {
   sc_ingest_stop(e->ingest);
   free(e->threads);
   pthread_mutex_destroy(&e->lock);
+  pthread_mutex_destroy(&e->caps_lock);
   pthread_cond_destroy(&e->cond);
   free(e);
 }

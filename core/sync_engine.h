@@ -1,13 +1,16 @@
 /*
 ** The sync engine as the daemon runs it: outbox workers (sync_outbox.h),
 ** inbox workers (sync_inbox.h), the webhook ingest writer (sync_ingest.h)
-** and one scheduler thread (sync_scheduler.h),
+** and scheduler threads (sync_scheduler.h),
 ** all on the application pool and the registry's current generation.
 **
 ** Contract:
 ** - sc_sync_engine_start() starts every thread; options left 0 take the
 **   modules' defaults, overridden by the environment:
 **     SIDECAL_SYNC_WORKERS       outbox worker threads (default 2)
+**     SIDECAL_SYNC_SCHEDULERS    scheduler threads (default 2): instances
+**                                syncing at once, so one slow provider
+**                                does not hold up every other instance
 **     SIDECAL_JOB_MAX_ATTEMPTS   dead-letter after N attempts (default 8)
 **     SIDECAL_SYNC_INTERVAL_S    periodic sync interval (default 300)
 **     SIDECAL_SYNC_HORIZON_DAYS  periodic window ahead (default 62)
@@ -35,6 +38,7 @@ struct sc_sync_engine_options {
   struct sc_outbox_options outbox;
   struct sc_sched_options sched;
   int inbox_workers;        /* 0 = 2 */
+  int schedulers;           /* 0 = 2 */
   int64_t poll_ms;          /* 0 = 1000 */
 };
 

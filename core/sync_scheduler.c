@@ -16,6 +16,7 @@
 #include "sync_apply.h"
 #include "sync_auth.h"
 #include "sync_health.h"
+#include "sync_listing.h"
 #include "sync_sink.h"
 
 static const struct sc_tenant platform = {.org_id = "", .platform_admin = 1};
@@ -42,6 +43,7 @@ struct claimed {
   char org[37], instance_id[37], name[256];
   char *cursor;     /* NULL: none stored */
   int initial;
+  char since[64];   /* the claim's now(): before any listing of this sync */
 };
 
 static int claim(PGconn *c, const struct opts *o, struct claimed *cl, int *found,
@@ -67,7 +69,8 @@ static int claim(PGconn *c, const struct opts *o, struct claimed *cl, int *found
       " FROM c, connector_instances ci"
       " WHERE l.organization_id = c.organization_id AND l.instance_id = c.instance_id"
       "  AND ci.organization_id = c.organization_id AND ci.id = c.instance_id"
-      " RETURNING l.organization_id, l.instance_id, ci.name, l.cursor, l.initial_sync_at IS NULL",
+      " RETURNING l.organization_id, l.instance_id, ci.name, l.cursor, l.initial_sync_at IS NULL,"
+      "  now()::text",
       2, p, &r, err);
   if (rc) return rc;
   *found = PQntuples(r) == 1;
@@ -77,6 +80,7 @@ static int claim(PGconn *c, const struct opts *o, struct claimed *cl, int *found
     snprintf(cl->name, sizeof cl->name, "%s", PQgetvalue(r, 0, 2));
     cl->cursor = PQgetisnull(r, 0, 3) ? NULL : g_strdup(PQgetvalue(r, 0, 3));
     cl->initial = PQgetvalue(r, 0, 4)[0] == 't';
+    snprintf(cl->since, sizeof cl->since, "%s", PQgetvalue(r, 0, 5));
   }
   PQclear(r);
   return SC_OK;
@@ -96,11 +100,11 @@ static int release(PGconn *c, const struct opts *o, const struct claimed *cl, in
 }
 
 /* Busy times in the window that a full sync did not report are gone,
-** unless written since this pass began (now() is its transaction's start,
-** taken before the listing): an inbox worker may have stored one the
-** provider created after the listing read it (core/sql/009). */
+** unless written since this sync began (`since`, taken before the
+** listing): an inbox worker may have stored one the provider created after
+** the listing read it (core/sql/009). */
 static int sweep(PGconn *c, const struct sc_sync_target *t, const struct sidecal_window *w,
-                 GHashTable *seen, int *n, struct sc_error *err) {
+                 const char *since, GHashTable *seen, int *n, struct sc_error *err) {
   json_object *ids = json_object_new_array();
   GHashTableIter it;
   gpointer k;
@@ -110,12 +114,13 @@ static int sweep(PGconn *c, const struct sc_sync_target *t, const struct sidecal
   char s[24], e[24];
   snprintf(s, sizeof s, "%lld", (long long)w->start_utc);
   snprintf(e, sizeof e, "%lld", (long long)w->end_utc);
-  const char *p[5] = {t->org, t->instance_id, s, e, json_object_to_json_string(ids)};
+  const char *p[6] = {t->org, t->instance_id, s, e, json_object_to_json_string(ids), since};
   PGresult *r;
   int rc = sc_db_exec(c,
       "DELETE FROM external_busy WHERE organization_id = $1::uuid AND instance_id = $2::uuid"
       " AND starts_at < to_timestamp($4::bigint) AND ends_at > to_timestamp($3::bigint)"
-      " AND written_at < now() AND external_id NOT IN (SELECT jsonb_array_elements_text($5::jsonb))", 5, p, &r, err);
+      " AND written_at < $6::timestamptz"
+      " AND external_id NOT IN (SELECT jsonb_array_elements_text($5::jsonb))", 6, p, &r, err);
   json_object_put(ids);
   if (rc) return rc;
   *n = atoi(PQcmdTuples(r));
@@ -134,20 +139,20 @@ static int sweep(PGconn *c, const struct sc_sync_target *t, const struct sidecal
 ** and commit the link before this query runs, and a push still pending
 ** (or finished meanwhile) may not be at the provider yet, e.g. a move into
 ** the window. Neither absence means deleted, so the sweep only judges
-** links older than this pass (now() is its transaction's start, taken
-** before the listing) whose appointment has no push to this instance
-** pending, running or settled since then; the next full sync judges the
+** links older than this sync (`since`, taken before the listing) whose
+** appointment has no push to this instance pending, running or settled
+** since then; the next full sync judges the
 ** rest. Nor does it judge an appointment with a push there that was
 ** dead-lettered and not followed by a successful one: the provider never got that change (a move into the
 ** window, say), so its absence says nothing until an admin retries the
 ** job (sidecalctl jobs retry). */
 static int sweep_appointments(PGconn *c, const struct sc_sync_target *t,
-                              const struct sidecal_window *w, GHashTable *seen,
+                              const struct sidecal_window *w, const char *since, GHashTable *seen,
                               struct sc_sync_counts *n, struct sc_error *err) {
   char s[24], e[24];
   snprintf(s, sizeof s, "%lld", (long long)w->start_utc);
   snprintf(e, sizeof e, "%lld", (long long)w->end_utc);
-  const char *p[4] = {t->org, t->instance_id, s, e};
+  const char *p[5] = {t->org, t->instance_id, s, e, since};
   PGresult *r;
   int rc = sc_db_exec(c,
       "SELECT l.external_id FROM appointment_links l JOIN appointments a"
@@ -155,15 +160,15 @@ static int sweep_appointments(PGconn *c, const struct sc_sync_target *t,
       " WHERE l.organization_id = $1::uuid AND l.instance_id = $2::uuid"
       " AND a.starts_at >= to_timestamp($3::bigint) AND a.starts_at < to_timestamp($4::bigint)"
       " AND a.status IN ('SCHEDULED', 'CONFIRMED', 'RESCHEDULED', 'IN_PROGRESS')"
-      " AND l.updated_at < now()"
+      " AND l.updated_at < $5::timestamptz"
       " AND NOT EXISTS (SELECT 1 FROM sync_jobs j WHERE j.organization_id = l.organization_id"
       "  AND j.appointment_id = l.appointment_id AND j.instance_id = l.instance_id"
-      "  AND (j.state IN ('pending', 'running') OR j.updated_at >= now()))"
+      "  AND (j.state IN ('pending', 'running') OR j.updated_at >= $5::timestamptz))"
       " AND NOT EXISTS (SELECT 1 FROM sync_jobs d WHERE d.state = 'dead'"
       "  AND d.organization_id = l.organization_id AND d.appointment_id = l.appointment_id"
       "  AND d.instance_id = l.instance_id AND NOT EXISTS (SELECT 1 FROM sync_jobs n"
       "   WHERE n.organization_id = d.organization_id AND n.appointment_id = d.appointment_id"
-      "   AND n.instance_id = d.instance_id AND n.id > d.id AND n.state = 'done'))", 4, p, &r, err);
+      "   AND n.instance_id = d.instance_id AND n.id > d.id AND n.state = 'done'))", 5, p, &r, err);
   if (rc) return rc;
   for (int i = 0; i < PQntuples(r) && !rc; i++)
     if (!g_hash_table_contains(seen, PQgetvalue(r, i, 0)))
@@ -189,39 +194,28 @@ static int save(PGconn *c, const struct opts *o, const struct claimed *cl,
   return rc;
 }
 
-/* One list_events pass applied in one transaction. Returns the connector's
-** code, or -1 with err set on a database error. */
-static int32_t pass(struct sc_db_pool *pool, struct sc_plugin_instance *inst,
-                    const struct opts *o, const struct claimed *cl, int full,
-                    struct sc_sched_report *rep, struct sidecal_result *res,
-                    struct sc_error *err) {
-  int64_t now = g_get_real_time() / 1000000, t0 = g_get_monotonic_time();
-  int back = cl->initial ? o->init_back : o->back, ahead = cl->initial ? o->init_ahead : o->horizon;
-  struct sidecal_window w = {now - (int64_t)back * 86400, now + (int64_t)ahead * 86400};
+/* What a listing reported, applied in one transaction: the changes, the
+** sweep of a full sync, the cursor and the health. */
+static int apply_listing(struct sc_db_pool *pool, const struct opts *o, const struct claimed *cl,
+                         int full, const struct sidecal_window *w, const struct sc_listing *l,
+                         int64_t t0, struct sc_sched_report *rep, struct sc_error *err) {
   PGconn *c = sc_db_acquire(pool);
   struct sc_sync_target t;
   int rc = sc_db_begin(c, &platform, err);
   if (!rc) rc = sc_sync_target_load(c, cl->name, &t, err);
-  int32_t code = -1;
   if (!rc) {
     struct sc_apply_sink s;
     sc_apply_sink_init(&s, c, &t);
     if (full) s.seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    struct sc_plugin_call call;
-    sc_plugin_call_init(inst, &call, "sync", 0);
-    code = inst->plugin->desc.list_events(inst->state, &call.ctx, &w, full ? NULL : cl->cursor,
-                                          &s.sink, &call.res);
-    sc_plugin_instance_record(inst, &call.res);
-    *res = call.res;
-    res->code = code;
+    sc_listing_replay(l, &s.sink);
     if (s.rc) {
       rc = s.rc;
       *err = s.err;
     }
-    if (!rc && code == SIDECAL_OK && s.seen)
-      rc = *t.staff_id ? sweep(c, &t, &w, s.seen, &rep->busy_swept, err)
-                       : sweep_appointments(c, &t, &w, s.seen, &s.counts, err);
-    if (!rc && code == SIDECAL_OK) {
+    if (!rc && s.seen)
+      rc = *t.staff_id ? sweep(c, &t, w, cl->since, s.seen, &rep->busy_swept, err)
+                       : sweep_appointments(c, &t, w, cl->since, s.seen, &s.counts, err);
+    if (!rc) {
       rep->full = full;
       rep->events = s.counts.imported + s.counts.updated + s.counts.busy + s.counts.unchanged +
                     s.counts.echoes + s.counts.conflicts + s.counts.pushed_back;
@@ -230,10 +224,34 @@ static int32_t pass(struct sc_db_pool *pool, struct sc_plugin_instance *inst,
     }
     if (s.seen) g_hash_table_destroy(s.seen);
   }
-  if (!rc && code == SIDECAL_OK) rc = sc_db_commit(c, err);
+  if (!rc) rc = sc_db_commit(c, err);
   else sc_db_rollback(c);
   sc_db_release(pool, c);
-  return rc ? -1 : code;
+  return rc;
+}
+
+/* One list_events pass. The connector pages through the provider holding
+** no pool connection and no transaction (a slow provider pins nothing);
+** what it reported is applied afterwards. Returns the connector's code, or
+** -1 with err set on a database error. */
+static int32_t pass(struct sc_db_pool *pool, struct sc_plugin_instance *inst,
+                    const struct opts *o, const struct claimed *cl, int full,
+                    struct sc_sched_report *rep, struct sidecal_result *res,
+                    struct sc_error *err) {
+  int64_t now = g_get_real_time() / 1000000, t0 = g_get_monotonic_time();
+  int back = cl->initial ? o->init_back : o->back, ahead = cl->initial ? o->init_ahead : o->horizon;
+  struct sidecal_window w = {now - (int64_t)back * 86400, now + (int64_t)ahead * 86400};
+  struct sc_listing *l = sc_listing_new();
+  struct sc_plugin_call call;
+  sc_plugin_call_init(inst, &call, "sync", 0);
+  int32_t code = inst->plugin->desc.list_events(inst->state, &call.ctx, &w, full ? NULL : cl->cursor,
+                                                sc_listing_sink(l), &call.res);
+  sc_plugin_instance_record(inst, &call.res);
+  *res = call.res;
+  res->code = code;
+  if (code == SIDECAL_OK && apply_listing(pool, o, cl, full, &w, l, t0, rep, err)) code = -1;
+  sc_listing_free(l);
+  return code;
 }
 
 static void failed(struct sc_db_pool *pool, const struct opts *o, const struct claimed *cl,

@@ -1,17 +1,17 @@
 -- When each external busy time was last written, so that a full sync's
 -- sweep judges only what its listing could have seen.
 --
--- A full sync of a staff calendar lists the provider inside one open
--- transaction, then deletes the busy times of the window it did not see.
+-- A full sync of a staff calendar lists the provider, then deletes the
+-- busy times of the window it did not see.
 -- Meanwhile an inbox worker may store a busy time the provider created
 -- after the listing read it (its webhook arrived in between): the sweep
 -- deleted it, the slot showed free, and a client could book over the
 -- staff member's real event until the next sync brought it back.
 --
 -- A busy time written (clock time of the writing statement) after the
--- sweep's transaction began was created at the provider no earlier than
--- its webhook, so possibly after the listing: the sweep leaves it to the
--- next full sync. Rows written before the pass began existed at the
--- provider before the listing started, so a listing without them means
--- they are gone there.
+-- sync began (its lease claim, before the listing) was created at the
+-- provider no earlier than its webhook, so possibly after the listing: the
+-- sweep leaves it to the next full sync. Rows written before the sync
+-- began existed at the provider before the listing started, so a listing
+-- without them means they are gone there.
 ALTER TABLE external_busy ADD COLUMN written_at timestamptz NOT NULL DEFAULT clock_timestamp();

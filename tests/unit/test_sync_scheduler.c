@@ -9,7 +9,8 @@
 ** location instance cancelling linked appointments it no longer reports,
 ** but not those whose link or push is newer than its listing or whose
 ** latest push was dead-lettered, nor busy
-** times written after the listing began.
+** times written after the listing began; a listing holds no transaction,
+** and the engine's scheduler threads sync two instances at once.
 */
 #include <glib.h>
 #include <json-c/json.h>
@@ -19,6 +20,7 @@
 #include "plugin_fixtures.h"
 #include "sync_fixture.h"
 #include "sync_apply.h"
+#include "sync_engine.h"
 #include "sync_scheduler.h"
 
 static const struct sc_sched_options sched = {.holder = "me", .interval_ms = 300000};
@@ -329,6 +331,9 @@ static void test_sweep_spares_link_made_during_listing(void) {
   GThread *th = g_thread_new("sync", sync_in_thread, &f);
   for (int i = 0; i < 400 && calls(&f, "list") == lists; i++) g_usleep(10 * 1000);
   g_assert_cmpint(calls(&f, "list"), ==, lists + 1);  /* the listing has read the provider */
+  /* A slow listing pins no transaction (nor the vacuum horizon with it). */
+  assert_q(&f, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+               " AND state LIKE 'idle in transaction%'", "0");
   g_assert_cmpint(run(&f, NULL), ==, SC_OUTBOX_DONE);  /* created there, linked here */
   struct sc_sched_report *r = g_thread_join(th);
   g_assert_cmpint(r->outcome, ==, SC_SCHED_SYNCED);
@@ -405,6 +410,56 @@ static void test_busy_sweep_spares_time_written_during_listing(void) {
   fx_free(&f);
 }
 
+static char *initial_sync_of(struct fx *f, const char *instance) {
+  char *sql = g_strdup_printf("SELECT l.initial_sync_at IS NOT NULL FROM sync_leases l JOIN connector_instances ci"
+                              " ON ci.id = l.instance_id WHERE ci.name = '%s'", instance);
+  char *v = q(f, sql);
+  g_free(sql);
+  return v;
+}
+
+/* The daemon's engine syncs two instances at once: while ann's provider
+** takes 4 s to list (claimed first: it is the more overdue), the location
+** instance is synced by the other scheduler thread. With one thread it
+** would wait for ann's listing to finish. */
+static void test_engine_slow_provider_does_not_hold_up_others(void) {
+  struct fx f;
+  fx_init_with(&f, SF_STAFF_CALENDAR);
+  const char *ids[] = {"b1"};
+  const int days[] = {1};
+  seed(f.ann_state, ids, days, 1);
+  seed(f.state, NULL, NULL, 0);
+  g_free(q(&f, "INSERT INTO sync_leases (organization_id, instance_id, next_sync_at)"
+               " SELECT organization_id, id, now() - CASE WHEN name = 'acme.staff.ann.scripted'"
+               " THEN interval '2 hours' ELSE interval '1 hour' END FROM connector_instances"));
+  control_file(f.ann_control, "{\"list\": [\"delay_after:4000\"]}");
+  struct sc_sync_engine_options o = {.sched = sched, .poll_ms = 50};
+  struct sc_sync_engine *e = NULL;
+  struct sc_error err;
+  g_assert_cmpint(sc_sync_engine_start(f.pool, f.reg, &o, &e, &err), ==, SC_OK);
+  char *miami = NULL, *ann = NULL;
+  for (int i = 0; i < 200; i++) {
+    g_free(miami);
+    miami = initial_sync_of(&f, "acme.miami.scripted");
+    if (!strcmp(miami, "t")) break;
+    g_usleep(20 * 1000);
+  }
+  ann = initial_sync_of(&f, "acme.staff.ann.scripted");
+  g_assert_cmpint(calls_in(f.ann_state, "list"), ==, 1);  /* ann's listing had started */
+  g_assert_cmpstr(miami, ==, "t");
+  g_assert_cmpstr(ann, ==, "f");                            /* and was still running */
+  for (int i = 0; i < 400 && !strcmp(ann, "f"); i++) {
+    g_usleep(20 * 1000);
+    g_free(ann);
+    ann = initial_sync_of(&f, "acme.staff.ann.scripted");
+  }
+  g_assert_cmpstr(ann, ==, "t");
+  sc_sync_engine_stop(e);
+  assert_q(&f, "SELECT string_agg(external_id, ',') FROM external_busy", "b1");
+  g_free(miami), g_free(ann);
+  fx_free(&f);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/sync_scheduler/initial_then_incremental", test_initial_then_incremental);
@@ -419,5 +474,7 @@ int main(int argc, char **argv) {
                   test_sweep_spares_appointment_whose_push_died);
   g_test_add_func("/sync_scheduler/busy_sweep_spares_time_written_during_listing",
                   test_busy_sweep_spares_time_written_during_listing);
+  g_test_add_func("/sync_scheduler/engine_slow_provider_does_not_hold_up_others",
+                  test_engine_slow_provider_does_not_hold_up_others);
   return g_test_run();
 }
