@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "plugin_host.h"
+#include "process_name.h"
 #include "registry.h"
 #include "sync_enqueue.h"
 #include "sync_inbox.h"
@@ -20,6 +21,14 @@
 
 /* Deliveries applied per transaction by an inbox worker. */
 #define SC_SYNC_INBOX_BATCH 64
+
+/* A scheduler thread: its own holder name ("<daemon>/s<N>"), so a lease one
+** thread lets lapse is never mistaken for another thread's. */
+struct sched_thread {
+  struct sc_sync_engine *e;
+  struct sc_sched_options o;
+  char holder[160];
+};
 
 struct sc_sync_engine {
   struct sc_db_pool *pool;
@@ -29,6 +38,7 @@ struct sc_sync_engine {
   struct sc_ingest *ingest;
   pthread_t *threads;
   int n_threads;
+  struct sched_thread *sched;
   pthread_mutex_t lock;
   pthread_cond_t cond;
   int stop;
@@ -141,7 +151,8 @@ static void record_caps(struct sc_sync_engine *e) {
 }
 
 static void *sched_loop(void *arg) {
-  struct sc_sync_engine *e = arg;
+  struct sched_thread *st = arg;
+  struct sc_sync_engine *e = st->e;
   for (;;) {
     int stop;
     unsigned long seen = snapshot(e, &stop, 0);
@@ -149,7 +160,7 @@ static void *sched_loop(void *arg) {
     record_caps(e);
     struct sc_sched_report rep;
     struct sc_error err;
-    int rc = sc_sched_run_once(e->pool, e->reg, &e->o.sched, &rep, &err);
+    int rc = sc_sched_run_once(e->pool, e->reg, &st->o, &rep, &err);
     if (rc) sc_log_error("event=sync_error error=\"%s\"", err.message);
     if (!rc && rep.outcome != SC_SCHED_IDLE) continue;
     if (idle(e, seen, 0)) break;
@@ -174,14 +185,24 @@ int sc_sync_engine_start(struct sc_db_pool *pool, struct sc_registry *reg,
   int rc = sc_outbox_start(pool, reg, &e->o.outbox, &e->outbox, err);
   if (!rc) rc = sc_ingest_start(pool, &e->ingest, err);
   e->threads = calloc((size_t)inbox + (size_t)sched, sizeof *e->threads);
-  for (int i = 0; !rc && e->threads && i < inbox + sched; i++) {
-    if (pthread_create(&e->threads[i], NULL, i >= inbox ? sched_loop : inbox_loop, e)) {
+  e->sched = calloc((size_t)sched, sizeof *e->sched);
+  char name[128];
+  sc_process_name(name, sizeof name, e->o.sched.holder);
+  for (int i = 0; e->sched && i < sched; i++) {
+    e->sched[i] = (struct sched_thread){.e = e, .o = e->o.sched};
+    snprintf(e->sched[i].holder, sizeof e->sched[i].holder, "%s/s%d", name, i);
+    e->sched[i].o.holder = e->sched[i].holder;
+  }
+  for (int i = 0; !rc && e->threads && e->sched && i < inbox + sched; i++) {
+    int ok = i >= inbox ? pthread_create(&e->threads[i], NULL, sched_loop, &e->sched[i - inbox])
+                        : pthread_create(&e->threads[i], NULL, inbox_loop, e);
+    if (ok) {
       rc = sc_error_set(err, SC_EINTERNAL, NULL, "could not start the sync threads");
       break;
     }
     e->n_threads++;
   }
-  if (!rc && !e->threads) rc = sc_error_set(err, SC_ENOMEM, NULL, "out of memory");
+  if (!rc && (!e->threads || !e->sched)) rc = sc_error_set(err, SC_ENOMEM, NULL, "out of memory");
   if (rc) {
     sc_sync_engine_stop(e);
     return rc;
@@ -219,6 +240,7 @@ void sc_sync_engine_stop(struct sc_sync_engine *e) {
   sc_outbox_stop(e->outbox);
   sc_ingest_stop(e->ingest);
   free(e->threads);
+  free(e->sched);
   pthread_mutex_destroy(&e->lock);
   pthread_mutex_destroy(&e->caps_lock);
   pthread_cond_destroy(&e->cond);

@@ -17,7 +17,13 @@ struct sc_listing {
   GStringChunk *strings;     /* every copied string, freed at once */
   GPtrArray *attendees;      /* struct sidecal_attendee arrays */
   char *cursor;
+  int (*progress)(void *arg);
+  void *progress_arg;
 };
+
+static int32_t progressed(struct sc_listing *l) {
+  return l->progress && l->progress(l->progress_arg) ? 1 : 0;
+}
 
 static const char *keep(struct sc_listing *l, const char *s) {
   return s ? g_string_chunk_insert(l->strings, s) : NULL;
@@ -62,7 +68,7 @@ static int32_t on_event(const struct sidecal_sink *sink, const struct sidecal_ev
   struct op o = {0};
   copy_event(l, ev, &o.ev);
   g_array_append_val(l->ops, o);
-  return 0;
+  return progressed(l);
 }
 
 static int32_t on_deleted(const struct sidecal_sink *sink, const char *external_id) {
@@ -70,7 +76,7 @@ static int32_t on_deleted(const struct sidecal_sink *sink, const char *external_
   if (!external_id || !*external_id) return 0;
   struct op o = {.deleted = (char *)keep(l, external_id)};
   g_array_append_val(l->ops, o);
-  return 0;
+  return progressed(l);
 }
 
 static void on_cursor(const struct sidecal_sink *sink, const char *cursor) {
@@ -95,6 +101,11 @@ struct sc_listing *sc_listing_new(void) {
 }
 
 const struct sidecal_sink *sc_listing_sink(struct sc_listing *l) { return &l->sink; }
+
+void sc_listing_on_progress(struct sc_listing *l, int (*fn)(void *arg), void *arg) {
+  l->progress = fn;
+  l->progress_arg = arg;
+}
 
 size_t sc_listing_count(const struct sc_listing *l) { return l->ops->len; }
 

@@ -44,7 +44,53 @@ struct claimed {
   char *cursor;     /* NULL: none stored */
   int initial;
   char since[64];   /* the claim's now(): before any listing of this sync */
+  int lost;         /* the lease lapsed and another holder took it */
 };
+
+/* Still ours? Renews the lease (and, with lock, keeps the row locked until
+** the caller's transaction ends, so no one can take it over meanwhile). */
+static int hold_lease(PGconn *c, const struct opts *o, struct claimed *cl, int lock,
+                      struct sc_error *err) {
+  char lease[24];
+  snprintf(lease, sizeof lease, "%lld", (long long)o->lease_ms);
+  const char *p[4] = {cl->org, cl->instance_id, o->holder, lease};
+  PGresult *r;
+  int rc = lock ? sc_db_exec(c, "SELECT 1 FROM sync_leases WHERE organization_id = $1::uuid"
+                                " AND instance_id = $2::uuid AND holder = $3 FOR UPDATE", 3, p, &r, err)
+                : sc_db_exec(c, "UPDATE sync_leases SET expires_at = now() + $4::bigint * interval '1 millisecond'"
+                                " WHERE organization_id = $1::uuid AND instance_id = $2::uuid AND holder = $3",
+                             4, p, &r, err);
+  if (rc) return rc;
+  cl->lost = lock ? PQntuples(r) == 0 : atoi(PQcmdTuples(r)) == 0;
+  PQclear(r);
+  return SC_OK;
+}
+
+/* Renews the lease while a long listing keeps reporting, every third of
+** its length; a listing whose lease was taken over is stopped. */
+struct keeper {
+  struct sc_db_pool *pool;
+  const struct opts *o;
+  struct claimed *cl;
+  int64_t renewed_ms;
+};
+
+static int keep_lease(void *arg) {
+  struct keeper *k = arg;
+  int64_t now = g_get_monotonic_time() / 1000;
+  if (k->cl->lost) return 1;
+  if (now - k->renewed_ms < k->o->lease_ms / 3) return 0;
+  PGconn *c = sc_db_acquire(k->pool);
+  struct sc_error err;
+  int rc = sc_db_begin(c, &platform, &err);
+  if (!rc) rc = hold_lease(c, k->o, k->cl, 0, &err);
+  if (!rc) rc = sc_db_commit(c, &err);
+  else sc_db_rollback(c);
+  sc_db_release(k->pool, c);
+  if (rc) sc_log_warn("event=sync_lease_renew_failed instance=%s error=\"%s\"", k->cl->name, err.message);
+  else k->renewed_ms = now;
+  return k->cl->lost;
+}
 
 static int claim(PGconn *c, const struct opts *o, struct claimed *cl, int *found,
                  struct sc_error *err) {
@@ -196,14 +242,17 @@ static int save(PGconn *c, const struct opts *o, const struct claimed *cl,
 
 /* What a listing reported, applied in one transaction: the changes, the
 ** sweep of a full sync, the cursor and the health. */
-static int apply_listing(struct sc_db_pool *pool, const struct opts *o, const struct claimed *cl,
+static int apply_listing(struct sc_db_pool *pool, const struct opts *o, struct claimed *cl,
                          int full, const struct sidecal_window *w, const struct sc_listing *l,
                          int64_t t0, struct sc_sched_report *rep, struct sc_error *err) {
   PGconn *c = sc_db_acquire(pool);
   struct sc_sync_target t;
   int rc = sc_db_begin(c, &platform, err);
-  if (!rc) rc = sc_sync_target_load(c, cl->name, &t, err);
-  if (!rc) {
+  /* A listing that outlived its lease is stale: whoever took the instance
+  ** over applies its own. */
+  if (!rc) rc = hold_lease(c, o, cl, 1, err);
+  if (!rc && !cl->lost) rc = sc_sync_target_load(c, cl->name, &t, err);
+  if (!rc && !cl->lost) {
     struct sc_apply_sink s;
     sc_apply_sink_init(&s, c, &t);
     if (full) s.seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -224,7 +273,7 @@ static int apply_listing(struct sc_db_pool *pool, const struct opts *o, const st
     }
     if (s.seen) g_hash_table_destroy(s.seen);
   }
-  if (!rc) rc = sc_db_commit(c, err);
+  if (!rc && !cl->lost) rc = sc_db_commit(c, err);
   else sc_db_rollback(c);
   sc_db_release(pool, c);
   return rc;
@@ -232,16 +281,19 @@ static int apply_listing(struct sc_db_pool *pool, const struct opts *o, const st
 
 /* One list_events pass. The connector pages through the provider holding
 ** no pool connection and no transaction (a slow provider pins nothing);
-** what it reported is applied afterwards. Returns the connector's code, or
-** -1 with err set on a database error. */
+** what it reported is applied afterwards, if the lease is still ours
+** (else cl->lost). Returns the connector's code, or -1 with err set on a
+** database error. */
 static int32_t pass(struct sc_db_pool *pool, struct sc_plugin_instance *inst,
-                    const struct opts *o, const struct claimed *cl, int full,
+                    const struct opts *o, struct claimed *cl, int full,
                     struct sc_sched_report *rep, struct sidecal_result *res,
                     struct sc_error *err) {
   int64_t now = g_get_real_time() / 1000000, t0 = g_get_monotonic_time();
   int back = cl->initial ? o->init_back : o->back, ahead = cl->initial ? o->init_ahead : o->horizon;
   struct sidecal_window w = {now - (int64_t)back * 86400, now + (int64_t)ahead * 86400};
   struct sc_listing *l = sc_listing_new();
+  struct keeper k = {pool, o, cl, t0 / 1000};
+  sc_listing_on_progress(l, keep_lease, &k);
   struct sc_plugin_call call;
   sc_plugin_call_init(inst, &call, "sync", 0);
   int32_t code = inst->plugin->desc.list_events(inst->state, &call.ctx, &w, full ? NULL : cl->cursor,
@@ -249,7 +301,8 @@ static int32_t pass(struct sc_db_pool *pool, struct sc_plugin_instance *inst,
   sc_plugin_instance_record(inst, &call.res);
   *res = call.res;
   res->code = code;
-  if (code == SIDECAL_OK && apply_listing(pool, o, cl, full, &w, l, t0, rep, err)) code = -1;
+  if (code == SIDECAL_OK && !cl->lost && apply_listing(pool, o, cl, full, &w, l, t0, rep, err))
+    code = -1;
   sc_listing_free(l);
   return code;
 }
@@ -279,12 +332,12 @@ static int sync_instance(struct sc_db_pool *pool, struct sc_plugin_instance *ins
   struct sidecal_result res = {.struct_size = sizeof res};
   int full = cl->initial || !cl->cursor;
   int32_t code = pass(pool, inst, o, cl, full, rep, &res, err);
-  if (code == SIDECAL_CURSOR_EXPIRED) {
+  if (!cl->lost && code == SIDECAL_CURSOR_EXPIRED) {
     rep->cursor_expired = 1;
     full = 1;
     code = pass(pool, inst, o, cl, full, rep, &res, err);
   }
-  if (code == SIDECAL_UNAUTHORIZED) {
+  if (!cl->lost && code == SIDECAL_UNAUTHORIZED) {
     struct sidecal_result rr = {.struct_size = sizeof rr};
     if (sc_sync_refresh(pool, inst, &rr) != SIDECAL_OK) {
       char msg[SIDECAL_MESSAGE_MAX + 64];
@@ -293,6 +346,11 @@ static int sync_instance(struct sc_db_pool *pool, struct sc_plugin_instance *ins
       return SC_OK;
     }
     code = pass(pool, inst, o, cl, full, rep, &res, err);
+  }
+  if (cl->lost) {
+    rep->outcome = SC_SCHED_LOST;
+    sc_log_warn("event=sync_lease_lost instance=%s", cl->name);
+    return SC_OK;
   }
   if (code == SIDECAL_OK) {
     rep->outcome = SC_SCHED_SYNCED;

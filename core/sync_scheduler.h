@@ -24,6 +24,11 @@
 **   try; a failed refresh → NEEDS_REAUTH.
 ** - An instance not running in this daemon's registry is left to others
 **   (lease released, due again after a minute).
+** - The connector lists holding no pool connection or transaction; while it
+**   keeps reporting, the lease is renewed every third of its length. What
+**   it reported is applied only if the lease is still this holder's (the
+**   row locked until the commit); otherwise SC_SCHED_LOST, nothing applied.
+**   Holders must be unique per thread (the engine appends /s<N>).
 */
 #ifndef SC_SYNC_SCHEDULER_H
 #define SC_SYNC_SCHEDULER_H
@@ -50,6 +55,8 @@ enum sc_sched_outcome {
   SC_SCHED_SYNCED,
   SC_SCHED_FAILED,      /* error counted, retried later */
   SC_SCHED_SKIPPED,     /* not running here, or cannot read */
+  SC_SCHED_LOST,        /* the lease lapsed during the listing and another
+                           holder took the instance: nothing applied */
 };
 
 struct sc_sched_report {

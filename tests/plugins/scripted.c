@@ -18,7 +18,9 @@
 **   write, then answer RETRY) | delay:MS (sleep, then ok) | conflict |
 **   hang_after_write:MS (do the write durably, then sleep MS: kill tests) |
 **   delay_after:MS (do the work, release the state file, sleep MS, then
-**   answer: a slow listing whose snapshot others change meanwhile)
+**   answer: a slow listing whose snapshot others change meanwhile) |
+**   pace:MS (list: sleep MS after each event reported: a long listing
+**   that keeps reporting progress)
 ** refresh succeeds by appending "+1" to the `token` secret.
 **
 ** Webhooks: body {"route": "<key>", "changes": [{"op": "upsert", "id",
@@ -47,6 +49,7 @@ struct scripted {
   char control[1024];
   char key[128];
   char secret[128];
+  long pace_ms;        /* the current list call's pace:MS, else 0 */
 };
 
 static const struct sidecal_setting_def settings[] = {
@@ -114,7 +117,7 @@ static void next_outcome(const struct scripted *s, const char *op, char *out, si
 /* Applies an outcome that is not "do the work": returns -1 to go on. */
 static int32_t outcome_result(const char *o, struct sidecal_result *res) {
   char msg[128];
-  if (!strcmp(o, "ok") || !strcmp(o, "500_after_write")) return -1;
+  if (!strcmp(o, "ok") || !strcmp(o, "500_after_write") || !strncmp(o, "pace:", 5)) return -1;
   if (!strncmp(o, "delay:", 6)) {
     struct timespec ts = {atol(o + 6) / 1000, (atol(o + 6) % 1000) * 1000000L};
     nanosleep(&ts, NULL);
@@ -233,6 +236,7 @@ static int32_t scripted_op(struct scripted *s, const char *op, work_fn work, voi
     nanosleep(&ts, NULL);
     return rc == SIDECAL_OK && hang ? sidecal_retry(res, 0, "timed out after the write") : rc;
   }
+  s->pace_ms = !strncmp(o, "pace:", 5) ? atol(o + 5) : 0;
   int32_t rc = outcome_result(o, res);
   if (rc < 0) {
     rc = work(s, st, arg, res);
@@ -328,8 +332,8 @@ struct list_arg {
 
 static int32_t do_list(struct scripted *s, json_object *st, void *arg,
                        struct sidecal_result *res) {
-  (void)s;
   struct list_arg *a = arg;
+  struct timespec pace = {s->pace_ms / 1000, (s->pace_ms % 1000) * 1000000L};
   int64_t since = a->cursor ? atoll(a->cursor + (strncmp(a->cursor, "seq:", 4) ? 0 : 4)) : -1;
   json_object_object_foreach(child(st, "events", json_type_object), id, e) {
     json_object *d;
@@ -343,6 +347,7 @@ static int32_t do_list(struct scripted *s, json_object *st, void *arg,
     struct sidecal_event ev;
     to_event(e, &ev);
     if (a->sink->event(a->sink, &ev)) break;
+    if (s->pace_ms) nanosleep(&pace, NULL);
   }
   char cur[64];
   snprintf(cur, sizeof cur, "seq:%lld", (long long)get_i(st, "seq"));

@@ -10,7 +10,9 @@
 ** but not those whose link or push is newer than its listing or whose
 ** latest push was dead-lettered, nor busy
 ** times written after the listing began; a listing holds no transaction,
-** and the engine's scheduler threads sync two instances at once.
+** and the engine's scheduler threads sync two instances at once; a long
+** listing renews its lease while it reports, and one that lost it is not
+** applied.
 */
 #include <glib.h>
 #include <json-c/json.h>
@@ -410,6 +412,110 @@ static void test_busy_sweep_spares_time_written_during_listing(void) {
   fx_free(&f);
 }
 
+static struct sc_sched_report sync_as(struct fx *f, const struct sc_sched_options *o) {
+  struct sc_sched_report rep;
+  struct sc_error err;
+  if (sc_sched_run_once(f->pool, f->reg, o, &rep, &err)) g_error("sched: %s", err.message);
+  return rep;
+}
+
+static const struct sc_sched_options short_other = {.holder = "other", .interval_ms = 300000, .lease_ms = 300};
+
+struct sync_job {
+  struct fx *f;
+  struct sc_sched_options o;
+};
+
+static gpointer sync_as_in_thread(gpointer arg) {
+  struct sync_job *j = arg;
+  struct sc_sched_report *r = g_new(struct sc_sched_report, 1);
+  *r = sync_as(j->f, &j->o);
+  return r;
+}
+
+/* ann's calendar synced (b1, b2), then due for a full sync. */
+static void ann_synced_and_due(struct fx *f) {
+  const char *ids[] = {"b1", "b2"};
+  const int days[] = {1, 2};
+  seed(f->ann_state, ids, days, 2);
+  seed(f->state, NULL, NULL, 0);
+  g_assert_cmpint(sync_once(f).outcome, ==, SC_SCHED_SYNCED);
+  g_assert_cmpint(sync_once(f).outcome, ==, SC_SCHED_SYNCED);
+  assert_q(f, "SELECT string_agg(external_id, ',' ORDER BY starts_at) FROM external_busy", "b1,b2");
+  g_free(q(f, "UPDATE sync_leases SET cursor = NULL, next_sync_at = now() WHERE instance_id ="
+              " (SELECT id FROM connector_instances WHERE name = 'acme.staff.ann.scripted')"));
+}
+
+/* A listing that outlives its lease is stale: the provider changed (b2
+** deleted, b3 added) and a second holder took the lapsed lease and synced
+** that. The first listing (b1, b2) must not be applied over it: it would
+** bring b2 back. */
+static void test_listing_that_lost_its_lease_is_not_applied(void) {
+  struct fx f;
+  fx_init_with(&f, SF_STAFF_CALENDAR);
+  ann_synced_and_due(&f);
+  control_file(f.ann_control, "{\"list\": [\"delay_after:1500\"]}");
+  int lists = calls_in(f.ann_state, "list");
+  struct sync_job me = {&f, {.holder = "me", .interval_ms = 300000, .lease_ms = 300}};
+  GThread *th = g_thread_new("sync", sync_as_in_thread, &me);
+  for (int i = 0; i < 400 && calls_in(f.ann_state, "list") == lists; i++) g_usleep(10 * 1000);
+  const char *ids[] = {"b1", "b3"};
+  const int days[] = {1, 3};
+  seed(f.ann_state, ids, days, 2);
+  g_usleep(500 * 1000);                            /* the 300 ms lease lapses */
+  struct sc_sched_report r2 = sync_as(&f, &short_other);
+  g_assert_cmpint(r2.outcome, ==, SC_SCHED_SYNCED);
+  g_assert_cmpstr(r2.instance, ==, "acme.staff.ann.scripted");
+  assert_q(&f, "SELECT string_agg(external_id, ',' ORDER BY starts_at) FROM external_busy", "b1,b3");
+  struct sc_sched_report *r = g_thread_join(th);
+  g_assert_cmpint(r->outcome, ==, SC_SCHED_LOST);
+  assert_q(&f, "SELECT string_agg(external_id, ',' ORDER BY starts_at) FROM external_busy", "b1,b3");
+  assert_q(&f, "SELECT coalesce(holder, '-') FROM sync_leases l JOIN connector_instances ci"
+               " ON ci.id = l.instance_id WHERE ci.name = 'acme.staff.ann.scripted'", "-");
+  g_free(r);
+  fx_free(&f);
+}
+
+/* A long listing that keeps reporting keeps its lease: 8 events, 150 ms
+** apart, under a 900 ms lease (renewed every 300 ms or so). Nobody else can
+** claim the instance meanwhile, and the listing is applied. */
+static void test_long_listing_renews_its_lease(void) {
+  struct fx f;
+  fx_init_with(&f, SF_STAFF_CALENDAR);
+  const char *ids[] = {"b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8"};
+  const int days[] = {1, 2, 3, 4, 5, 6, 7, 8};
+  ann_synced_and_due(&f);
+  seed(f.ann_state, ids, days, 8);
+  control_file(f.ann_control, "{\"list\": [\"pace:150\"]}");
+  int lists = calls_in(f.ann_state, "list");
+  struct sync_job me = {&f, {.holder = "me", .interval_ms = 300000, .lease_ms = 900}};
+  GThread *th = g_thread_new("sync", sync_as_in_thread, &me);
+  /* (The scripted provider counts a paced call when it ends: wait for the
+  ** claim instead.) */
+  char *holder = NULL;
+  for (int i = 0; i < 400; i++, g_usleep(5 * 1000)) {
+    g_free(holder);
+    holder = q(&f, "SELECT coalesce(holder, '-') FROM sync_leases l JOIN connector_instances ci"
+                   " ON ci.id = l.instance_id WHERE ci.name = 'acme.staff.ann.scripted'");
+    if (!strcmp(holder, "me")) break;
+  }
+  g_assert_cmpstr(holder, ==, "me");
+  g_free(holder);
+  int tries = 0;
+  for (; tries < 11; tries++) {                      /* 11 x 100 ms: past the lease */
+    g_usleep(100 * 1000);
+    g_assert_cmpint(sync_as(&f, &short_other).outcome, ==, SC_SCHED_IDLE);
+  }
+  struct sc_sched_report *r = g_thread_join(th);
+  g_assert_cmpint(r->outcome, ==, SC_SCHED_SYNCED);
+  g_assert_cmpint(r->events, ==, 8);
+  g_assert_cmpint(calls_in(f.ann_state, "list"), ==, lists + 1);
+  assert_q(&f, "SELECT string_agg(external_id, ',' ORDER BY starts_at) FROM external_busy",
+           "b1,b2,b3,b4,b5,b6,b7,b8");
+  g_free(r);
+  fx_free(&f);
+}
+
 static char *initial_sync_of(struct fx *f, const char *instance) {
   char *sql = g_strdup_printf("SELECT l.initial_sync_at IS NOT NULL FROM sync_leases l JOIN connector_instances ci"
                               " ON ci.id = l.instance_id WHERE ci.name = '%s'", instance);
@@ -474,6 +580,9 @@ int main(int argc, char **argv) {
                   test_sweep_spares_appointment_whose_push_died);
   g_test_add_func("/sync_scheduler/busy_sweep_spares_time_written_during_listing",
                   test_busy_sweep_spares_time_written_during_listing);
+  g_test_add_func("/sync_scheduler/listing_that_lost_its_lease_is_not_applied",
+                  test_listing_that_lost_its_lease_is_not_applied);
+  g_test_add_func("/sync_scheduler/long_listing_renews_its_lease", test_long_listing_renews_its_lease);
   g_test_add_func("/sync_scheduler/engine_slow_provider_does_not_hold_up_others",
                   test_engine_slow_provider_does_not_hold_up_others);
   return g_test_run();
