@@ -3,7 +3,8 @@
 ** writer's struct_size covers is copied (strings and attendees outlive the
 ** connector's buffers), nothing beyond it is read, events and deletions
 ** replay in order with the cursor last, and replay stops when the
-** receiving sink asks for no more (the cursor is then not handed over).
+** receiving sink asks for no more (the cursor is then not handed over),
+** and the progress hook's answer stops the listing.
 */
 #include <glib.h>
 #include <stddef.h>
@@ -83,43 +84,64 @@ static struct sc_listing *record(void) {
   return l;
 }
 
+/* What a receiving sink got from a replay (g_free). */
+static char *replayed(const struct sc_listing *l, int stop_after) {
+  struct rx r;
+  rx_init(&r, stop_after);
+  sc_listing_replay(l, &r.sink);
+  return g_string_free(r.log, FALSE);
+}
+
+#define FIRST_EVENT \
+  "event ev-1 etag=e1 100-200 title=Cut tz=Europe/London marker=sidecal:abc staff=ann att=1" \
+  " [Ann|ann@example.com|(null)]\n"
+
 static void test_replays_copies_in_order(void) {
   struct sc_listing *l = record();
   g_assert_cmpuint(sc_listing_count(l), ==, 3);
-  struct rx r;
-  rx_init(&r, 0);
-  sc_listing_replay(l, &r.sink);
-  g_assert_cmpstr(r.log->str, ==,
-                  "event ev-1 etag=e1 100-200 title=Cut tz=Europe/London marker=sidecal:abc staff=ann att=1"
-                  " [Ann|ann@example.com|(null)]\n"
-                  "deleted ev-0\n"
+  char *got = replayed(l, 0);
+  g_assert_cmpstr(got, ==,
+                  FIRST_EVENT "deleted ev-0\n"
                   "event ev-2 etag=e1 100-200 title=Old tz=Europe/London marker=- staff=- att=0\n"
                   "cursor seq:2\n");
-  g_string_free(r.log, TRUE);
+  g_free(got);
   sc_listing_free(l);
 }
 
 static void test_replay_stops_when_asked(void) {
   struct sc_listing *l = record();
-  struct rx r;
-  rx_init(&r, 2);
-  sc_listing_replay(l, &r.sink);
-  g_assert_cmpstr(r.log->str, ==,
-                  "event ev-1 etag=e1 100-200 title=Cut tz=Europe/London marker=sidecal:abc staff=ann att=1"
-                  " [Ann|ann@example.com|(null)]\n"
-                  "deleted ev-0\n");
-  g_string_free(r.log, TRUE);
+  char *got = replayed(l, 2);
+  g_assert_cmpstr(got, ==, FIRST_EVENT "deleted ev-0\n");
+  g_free(got);
+  sc_listing_free(l);
+}
+
+/* The scheduler's lease keeper: its answer after each recorded change
+** becomes the sink's "no more". */
+static int stop_after_two(void *arg) {
+  int *n = arg;
+  return ++*n >= 2;
+}
+
+static void test_progress_can_stop_the_listing(void) {
+  struct sc_listing *l = sc_listing_new();
+  int n = 0;
+  sc_listing_on_progress(l, stop_after_two, &n);
+  const struct sidecal_sink *s = sc_listing_sink(l);
+  struct sidecal_event ev = {.struct_size = sizeof ev, .external_id = "a", .start_utc = 1, .end_utc = 2};
+  g_assert_cmpint(s->event(s, &ev), ==, 0);
+  g_assert_cmpint(s->deleted(s, "b"), !=, 0);
+  g_assert_cmpint(n, ==, 2);
+  g_assert_cmpuint(sc_listing_count(l), ==, 2);   /* what was reported is kept */
   sc_listing_free(l);
 }
 
 static void test_empty(void) {
   struct sc_listing *l = sc_listing_new();
-  struct rx r;
-  rx_init(&r, 0);
-  sc_listing_replay(l, &r.sink);
-  g_assert_cmpstr(r.log->str, ==, "");
+  char *got = replayed(l, 0);
+  g_assert_cmpstr(got, ==, "");
   g_assert_cmpuint(sc_listing_count(l), ==, 0);
-  g_string_free(r.log, TRUE);
+  g_free(got);
   sc_listing_free(l);
   sc_listing_free(NULL);
 }
@@ -128,6 +150,7 @@ int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/sync_listing/replays_copies_in_order", test_replays_copies_in_order);
   g_test_add_func("/sync_listing/replay_stops_when_asked", test_replay_stops_when_asked);
+  g_test_add_func("/sync_listing/progress_can_stop_the_listing", test_progress_can_stop_the_listing);
   g_test_add_func("/sync_listing/empty", test_empty);
   return g_test_run();
 }

@@ -191,20 +191,32 @@ static void test_failing_after_repeated_errors(void) {
   fx_free(&f);
 }
 
+static void make_ann_full_sync_due(struct fx *f) {
+  g_free(q(f, "UPDATE sync_leases SET cursor = NULL, next_sync_at = now() WHERE instance_id ="
+              " (SELECT id FROM connector_instances WHERE name = 'acme.staff.ann.scripted')"));
+}
+
+/* ann's calendar synced (b1, b2 tomorrow and the day after), then due for
+** a full sync. */
+static void ann_synced_and_due(struct fx *f) {
+  const char *ids[] = {"b1", "b2"};
+  const int days[] = {1, 2};
+  seed(f->ann_state, ids, days, 2);
+  seed(f->state, NULL, NULL, 0);
+  g_assert_cmpint(sync_once(f).outcome, ==, SC_SCHED_SYNCED);
+  g_assert_cmpint(sync_once(f).outcome, ==, SC_SCHED_SYNCED);
+  assert_q(f, "SELECT string_agg(external_id, ',' ORDER BY starts_at) FROM external_busy", "b1,b2");
+  make_ann_full_sync_due(f);
+}
+
 static void test_staff_full_sync_sweeps_busy(void) {
   struct fx f;
   fx_init_with(&f, SF_STAFF_CALENDAR);
-  const char *ids[] = {"b1", "b2"};
-  const int days[] = {1, 2};
-  seed(f.ann_state, ids, days, 2);
-  seed(f.state, NULL, NULL, 0);
-  g_assert_cmpint(sync_once(&f).outcome, ==, SC_SCHED_SYNCED);
-  g_assert_cmpint(sync_once(&f).outcome, ==, SC_SCHED_SYNCED);
-  assert_q(&f, "SELECT string_agg(external_id, ',' ORDER BY starts_at) FROM external_busy", "b1,b2");
+  ann_synced_and_due(&f);
   /* b2 vanished while nobody listened; a full sync notices. */
+  const char *ids[] = {"b1"};
+  const int days[] = {1};
   seed(f.ann_state, ids, days, 1);
-  g_free(q(&f, "UPDATE sync_leases SET cursor = NULL, next_sync_at = now() WHERE instance_id ="
-               " (SELECT id FROM connector_instances WHERE name = 'acme.staff.ann.scripted')"));
   struct sc_sched_report r = sync_once(&f);
   g_assert_cmpstr(r.instance, ==, "acme.staff.ann.scripted");
   g_assert_cmpint(r.busy_swept, ==, 1);
@@ -377,17 +389,11 @@ static void apply_busy_webhook(struct fx *f, const char *ext_id, int64_t start) 
 static void test_busy_sweep_spares_time_written_during_listing(void) {
   struct fx f;
   fx_init_with(&f, SF_STAFF_CALENDAR);
-  const char *ids[] = {"b1", "b2"}, *later[] = {"b1", "b3"};
-  const int days[] = {1, 2}, later_days[] = {1, 3};
-  seed(f.ann_state, ids, days, 2);
-  seed(f.state, NULL, NULL, 0);
-  g_assert_cmpint(sync_once(&f).outcome, ==, SC_SCHED_SYNCED);
-  g_assert_cmpint(sync_once(&f).outcome, ==, SC_SCHED_SYNCED);
-  assert_q(&f, "SELECT string_agg(external_id, ',' ORDER BY starts_at) FROM external_busy", "b1,b2");
+  const char *ids[] = {"b1"}, *later[] = {"b1", "b3"};
+  const int days[] = {1}, later_days[] = {1, 3};
+  ann_synced_and_due(&f);
   /* b2 was deleted there meanwhile: the sweep must still remove it. */
   seed(f.ann_state, ids, days, 1);
-  g_free(q(&f, "UPDATE sync_leases SET cursor = NULL, next_sync_at = now() WHERE instance_id ="
-               " (SELECT id FROM connector_instances WHERE name = 'acme.staff.ann.scripted')"));
   control_file(f.ann_control, "{\"list\": [\"delay_after:1500\"]}");
   int lists = calls_in(f.ann_state, "list");
   GThread *th = g_thread_new("sync", sync_in_thread, &f);
@@ -402,8 +408,7 @@ static void test_busy_sweep_spares_time_written_during_listing(void) {
   g_assert_cmpint(r->busy_swept, ==, 1);
   assert_q(&f, "SELECT string_agg(external_id, ',' ORDER BY starts_at) FROM external_busy", "b1,b3");
   /* The next full sync sees b3 and keeps it. */
-  g_free(q(&f, "UPDATE sync_leases SET cursor = NULL, next_sync_at = now() WHERE instance_id ="
-               " (SELECT id FROM connector_instances WHERE name = 'acme.staff.ann.scripted')"));
+  make_ann_full_sync_due(&f);
   struct sc_sched_report r2 = sync_once(&f);
   g_assert_cmpstr(r2.instance, ==, "acme.staff.ann.scripted");
   g_assert_cmpint(r2.busy_swept, ==, 0);
@@ -431,19 +436,6 @@ static gpointer sync_as_in_thread(gpointer arg) {
   struct sc_sched_report *r = g_new(struct sc_sched_report, 1);
   *r = sync_as(j->f, &j->o);
   return r;
-}
-
-/* ann's calendar synced (b1, b2), then due for a full sync. */
-static void ann_synced_and_due(struct fx *f) {
-  const char *ids[] = {"b1", "b2"};
-  const int days[] = {1, 2};
-  seed(f->ann_state, ids, days, 2);
-  seed(f->state, NULL, NULL, 0);
-  g_assert_cmpint(sync_once(f).outcome, ==, SC_SCHED_SYNCED);
-  g_assert_cmpint(sync_once(f).outcome, ==, SC_SCHED_SYNCED);
-  assert_q(f, "SELECT string_agg(external_id, ',' ORDER BY starts_at) FROM external_busy", "b1,b2");
-  g_free(q(f, "UPDATE sync_leases SET cursor = NULL, next_sync_at = now() WHERE instance_id ="
-              " (SELECT id FROM connector_instances WHERE name = 'acme.staff.ann.scripted')"));
 }
 
 /* A listing that outlives its lease is stale: the provider changed (b2
