@@ -44,6 +44,7 @@ struct claimed {
   char *cursor;     /* NULL: none stored */
   int initial;
   char since[64];   /* the claim's now(): before any listing of this sync */
+  int64_t renewed_ms; /* monotonic time of the claim or the last renewal */
   int lost;         /* the lease lapsed and another holder took it */
 };
 
@@ -72,14 +73,13 @@ struct keeper {
   struct sc_db_pool *pool;
   const struct opts *o;
   struct claimed *cl;
-  int64_t renewed_ms;
 };
 
 static int keep_lease(void *arg) {
   struct keeper *k = arg;
   int64_t now = g_get_monotonic_time() / 1000;
   if (k->cl->lost) return 1;
-  if (now - k->renewed_ms < k->o->lease_ms / 3) return 0;
+  if (now - k->cl->renewed_ms < k->o->lease_ms / 3) return 0;
   PGconn *c = sc_db_acquire(k->pool);
   struct sc_error err;
   int rc = sc_db_begin(c, &platform, &err);
@@ -88,7 +88,7 @@ static int keep_lease(void *arg) {
   else sc_db_rollback(c);
   sc_db_release(k->pool, c);
   if (rc) sc_log_warn("event=sync_lease_renew_failed instance=%s error=\"%s\"", k->cl->name, err.message);
-  else k->renewed_ms = now;
+  else k->cl->renewed_ms = now;
   return k->cl->lost;
 }
 
@@ -127,6 +127,7 @@ static int claim(PGconn *c, const struct opts *o, struct claimed *cl, int *found
     cl->cursor = PQgetisnull(r, 0, 3) ? NULL : g_strdup(PQgetvalue(r, 0, 3));
     cl->initial = PQgetvalue(r, 0, 4)[0] == 't';
     snprintf(cl->since, sizeof cl->since, "%s", PQgetvalue(r, 0, 5));
+    cl->renewed_ms = g_get_monotonic_time() / 1000;
   }
   PQclear(r);
   return SC_OK;
@@ -187,11 +188,11 @@ static int sweep(PGconn *c, const struct sc_sync_target *t, const struct sidecal
 ** the window. Neither absence means deleted, so the sweep only judges
 ** links older than this sync (`since`, taken before the listing) whose
 ** appointment has no push to this instance pending, running or settled
-** since then; the next full sync judges the
-** rest. Nor does it judge an appointment with a push there that was
-** dead-lettered and not followed by a successful one: the provider never got that change (a move into the
-** window, say), so its absence says nothing until an admin retries the
-** job (sidecalctl jobs retry). */
+** since then; the next full sync judges the rest. Nor does it judge an
+** appointment with a push there that was dead-lettered and not followed by
+** a successful one: the provider never got that change (a move into the
+** window, say), so its absence says nothing until an admin retries the job
+** (sidecalctl jobs retry). */
 static int sweep_appointments(PGconn *c, const struct sc_sync_target *t,
                               const struct sidecal_window *w, const char *since, GHashTable *seen,
                               struct sc_sync_counts *n, struct sc_error *err) {
@@ -292,7 +293,7 @@ static int32_t pass(struct sc_db_pool *pool, struct sc_plugin_instance *inst,
   int back = cl->initial ? o->init_back : o->back, ahead = cl->initial ? o->init_ahead : o->horizon;
   struct sidecal_window w = {now - (int64_t)back * 86400, now + (int64_t)ahead * 86400};
   struct sc_listing *l = sc_listing_new();
-  struct keeper k = {pool, o, cl, t0 / 1000};
+  struct keeper k = {pool, o, cl};
   sc_listing_on_progress(l, keep_lease, &k);
   struct sc_plugin_call call;
   sc_plugin_call_init(inst, &call, "sync", 0);
