@@ -27,7 +27,7 @@
 struct sched_thread {
   struct sc_sync_engine *e;
   struct sc_sched_options o;
-  char holder[160];
+  char holder[128];
 };
 
 struct sc_sync_engine {
@@ -168,6 +168,28 @@ static void *sched_loop(void *arg) {
   return NULL;
 }
 
+/* Inbox threads first, then the scheduler threads, each scheduler named
+** "<daemon>/s<N>". */
+static int start_threads(struct sc_sync_engine *e, int inbox, int sched, struct sc_error *err) {
+  e->threads = calloc((size_t)inbox + (size_t)sched, sizeof *e->threads);
+  e->sched = calloc((size_t)sched, sizeof *e->sched);
+  if (!e->threads || !e->sched) return sc_error_set(err, SC_ENOMEM, NULL, "out of memory");
+  char name[128];
+  sc_process_name(name, sizeof name, e->o.sched.holder);
+  for (int i = 0; i < sched; i++) {
+    e->sched[i] = (struct sched_thread){.e = e, .o = e->o.sched};
+    snprintf(e->sched[i].holder, sizeof e->sched[i].holder, "%.100s/s%d", name, i);
+    e->sched[i].o.holder = e->sched[i].holder;
+  }
+  for (int i = 0; i < inbox + sched; i++) {
+    int failed = i >= inbox ? pthread_create(&e->threads[i], NULL, sched_loop, &e->sched[i - inbox])
+                            : pthread_create(&e->threads[i], NULL, inbox_loop, e);
+    if (failed) return sc_error_set(err, SC_EINTERNAL, NULL, "could not start the sync threads");
+    e->n_threads++;
+  }
+  return SC_OK;
+}
+
 int sc_sync_engine_start(struct sc_db_pool *pool, struct sc_registry *reg,
                          const struct sc_sync_engine_options *opts,
                          struct sc_sync_engine **out, struct sc_error *err) {
@@ -184,25 +206,7 @@ int sc_sync_engine_start(struct sc_db_pool *pool, struct sc_registry *reg,
   pthread_cond_init(&e->cond, NULL);
   int rc = sc_outbox_start(pool, reg, &e->o.outbox, &e->outbox, err);
   if (!rc) rc = sc_ingest_start(pool, &e->ingest, err);
-  e->threads = calloc((size_t)inbox + (size_t)sched, sizeof *e->threads);
-  e->sched = calloc((size_t)sched, sizeof *e->sched);
-  char name[128];
-  sc_process_name(name, sizeof name, e->o.sched.holder);
-  for (int i = 0; e->sched && i < sched; i++) {
-    e->sched[i] = (struct sched_thread){.e = e, .o = e->o.sched};
-    snprintf(e->sched[i].holder, sizeof e->sched[i].holder, "%s/s%d", name, i);
-    e->sched[i].o.holder = e->sched[i].holder;
-  }
-  for (int i = 0; !rc && e->threads && e->sched && i < inbox + sched; i++) {
-    int ok = i >= inbox ? pthread_create(&e->threads[i], NULL, sched_loop, &e->sched[i - inbox])
-                        : pthread_create(&e->threads[i], NULL, inbox_loop, e);
-    if (ok) {
-      rc = sc_error_set(err, SC_EINTERNAL, NULL, "could not start the sync threads");
-      break;
-    }
-    e->n_threads++;
-  }
-  if (!rc && (!e->threads || !e->sched)) rc = sc_error_set(err, SC_ENOMEM, NULL, "out of memory");
+  if (!rc) rc = start_threads(e, inbox, sched, err);
   if (rc) {
     sc_sync_engine_stop(e);
     return rc;
