@@ -6,6 +6,7 @@
 #include <glib.h>
 #include <json-c/json.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "testfixture.h"
@@ -365,6 +366,42 @@ static void test_booking_errors(void) {
   sc_test_resp_free(&r);
 }
 
+/* Puts an appointment for a miami staff member at a New York wall-clock
+** time, straight into the database (an import: no rules apply). */
+static void appointment_at(const char *staff, const char *local) {
+  char *sql = g_strdup_printf(
+      "INSERT INTO appointments (organization_id, location_id, staff_id, starts_at, ends_at, timezone,"
+      " origin) SELECT l.organization_id, l.id, s.id, t, t + interval '30 min', 'America/New_York', 'import'"
+      " FROM locations l JOIN staff s USING (organization_id),"
+      " (SELECT timestamp '%s' AT TIME ZONE 'America/New_York' AS t) x"
+      " WHERE l.slug = 'miami' AND s.slug = '%s' RETURNING 1", local, staff);
+  char *v = db_value(sql);
+  g_assert_cmpstr(v, ==, "1");
+  g_free(v);
+  g_free(sql);
+}
+
+/* "Fewest bookings that day" counts the location's local day, not the UTC
+** date. On the Wednesday after `day`: bob has one at 22:00 on Tuesday New
+** York time (Wednesday in UTC), ann one at 22:00 on Wednesday (Thursday
+** in UTC). By local day ann has one and bob none, so bob gets the booking;
+** counting UTC dates (or not counting) would pick ann. */
+static void test_auto_assign_counts_the_local_day(void) {
+  GDateTime *mon = g_date_time_new_utc(atoi(day), atoi(day + 5), atoi(day + 8), 0, 0, 0);
+  GDateTime *tue = g_date_time_add_days(mon, 1), *wed = g_date_time_add_days(mon, 2);
+  char *tue_late = g_date_time_format(tue, "%Y-%m-%d 22:00"), *wed_late = g_date_time_format(wed, "%Y-%m-%d 22:00");
+  char *wed_10 = g_date_time_format(wed, "%Y-%m-%d 10:00");
+  appointment_at("bob", tue_late);
+  appointment_at("ann", wed_late);
+  char *sql = g_strdup_printf("SELECT to_char(timestamp '%s' AT TIME ZONE 'America/New_York' AT TIME ZONE 'UTC',"
+                              " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')", wed_10);
+  char *start = db_value(sql), *body = NULL;
+  g_assert_cmpint(book(&W.d, start, NULL, NULL, &body), ==, 201);
+  g_assert_nonnull(strstr(body, "\"staff\":\"bob\""));
+  g_free(body), g_free(start), g_free(sql), g_free(wed_10), g_free(wed_late), g_free(tue_late);
+  g_date_time_unref(wed), g_date_time_unref(tue), g_date_time_unref(mon);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -373,6 +410,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/booking/public_availability", test_public_availability_shape);
   g_test_add_func("/booking/64_clients_one_slot", test_64_clients_one_slot);
   g_test_add_func("/booking/auto_assign_and_freed_time", test_auto_assign_and_freed_time);
+  g_test_add_func("/booking/auto_assign_counts_the_local_day", test_auto_assign_counts_the_local_day);
   g_test_add_func("/booking/idempotency", test_idempotency);
   g_test_add_func("/booking/warm_cache_no_queries", test_warm_cache_makes_no_queries);
   g_test_add_func("/booking/external_busy_and_second_daemon", test_external_busy_and_second_daemon);
