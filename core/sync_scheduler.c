@@ -16,7 +16,6 @@
 #include "sync_apply.h"
 #include "sync_auth.h"
 #include "sync_health.h"
-#include "sync_listing.h"
 #include "sync_sink.h"
 
 static const struct sc_tenant platform = {.org_id = "", .platform_admin = 1};
@@ -241,38 +240,23 @@ static int save(PGconn *c, const struct opts *o, const struct claimed *cl,
   return rc;
 }
 
-/* What a listing reported, applied in one transaction: the changes, the
-** sweep of a full sync, the cursor and the health. */
-static int apply_listing(struct sc_db_pool *pool, const struct opts *o, struct claimed *cl,
-                         int full, const struct sidecal_window *w, const struct sc_listing *l,
-                         int64_t t0, struct sc_sched_report *rep, struct sc_error *err) {
+/* The end of a listing, in one transaction: the sweep of a full sync, the
+** cursor and the health, if the lease is still ours (else cl->lost). */
+static int finish(struct sc_db_pool *pool, const struct opts *o, struct claimed *cl, int full,
+                  const struct sidecal_window *w, struct sc_apply_sink *s, int64_t t0,
+                  struct sc_sched_report *rep, struct sc_error *err) {
   PGconn *c = sc_db_acquire(pool);
-  struct sc_sync_target t;
   int rc = sc_db_begin(c, &platform, err);
-  /* A listing that outlived its lease is stale: whoever took the instance
-  ** over applies its own. */
   if (!rc) rc = hold_lease(c, o, cl, 1, err);
-  if (!rc && !cl->lost) rc = sc_sync_target_load(c, cl->name, &t, err);
+  if (!rc && !cl->lost && s->seen)
+    rc = *s->target->staff_id ? sweep(c, s->target, w, cl->since, s->seen, &rep->busy_swept, err)
+                              : sweep_appointments(c, s->target, w, cl->since, s->seen, &s->counts, err);
   if (!rc && !cl->lost) {
-    struct sc_apply_sink s;
-    sc_apply_sink_init(&s, c, &t);
-    if (full) s.seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    sc_listing_replay(l, &s.sink);
-    if (s.rc) {
-      rc = s.rc;
-      *err = s.err;
-    }
-    if (!rc && s.seen)
-      rc = *t.staff_id ? sweep(c, &t, w, cl->since, s.seen, &rep->busy_swept, err)
-                       : sweep_appointments(c, &t, w, cl->since, s.seen, &s.counts, err);
-    if (!rc) {
-      rep->full = full;
-      rep->events = s.counts.imported + s.counts.updated + s.counts.busy + s.counts.unchanged +
-                    s.counts.echoes + s.counts.conflicts + s.counts.pushed_back;
-      rep->deleted = s.counts.cancelled + s.counts.busy_removed;
-      rc = save(c, o, cl, &s, full, (g_get_monotonic_time() - t0) / 1000, err);
-    }
-    if (s.seen) g_hash_table_destroy(s.seen);
+    rep->full = full;
+    rep->events = s->counts.imported + s->counts.updated + s->counts.busy + s->counts.unchanged +
+                  s->counts.echoes + s->counts.conflicts + s->counts.pushed_back;
+    rep->deleted = s->counts.cancelled + s->counts.busy_removed;
+    rc = save(c, o, cl, s, full, (g_get_monotonic_time() - t0) / 1000, err);
   }
   if (!rc && !cl->lost) rc = sc_db_commit(c, err);
   else sc_db_rollback(c);
@@ -280,11 +264,25 @@ static int apply_listing(struct sc_db_pool *pool, const struct opts *o, struct c
   return rc;
 }
 
+static int load_target(struct sc_db_pool *pool, const char *name, struct sc_sync_target *t,
+                       struct sc_error *err) {
+  PGconn *c = sc_db_acquire(pool);
+  int rc = sc_db_begin(c, &platform, err);
+  if (!rc) rc = sc_sync_target_load(c, name, t, err);
+  if (!rc) rc = sc_db_commit(c, err);
+  else sc_db_rollback(c);
+  sc_db_release(pool, c);
+  return rc;
+}
+
 /* One list_events pass. The connector pages through the provider holding
 ** no pool connection and no transaction (a slow provider pins nothing);
-** what it reported is applied afterwards, if the lease is still ours
-** (else cl->lost). Returns the connector's code, or -1 with err set on a
-** database error. */
+** each change it reports is applied at once in a short transaction of its
+** own (core/sync_sink.h), the lease renewed as it goes; the sweep, cursor
+** and health follow in one transaction. A database error fails the pass
+** with the changes applied so far kept: each was the provider's state, and
+** the cursor stays where it was. Returns the connector's code, or -1 with
+** err set on a database error. */
 static int32_t pass(struct sc_db_pool *pool, struct sc_plugin_instance *inst,
                     const struct opts *o, struct claimed *cl, int full,
                     struct sc_sched_report *rep, struct sidecal_result *res,
@@ -292,19 +290,27 @@ static int32_t pass(struct sc_db_pool *pool, struct sc_plugin_instance *inst,
   int64_t now = g_get_real_time() / 1000000, t0 = g_get_monotonic_time();
   int back = cl->initial ? o->init_back : o->back, ahead = cl->initial ? o->init_ahead : o->horizon;
   struct sidecal_window w = {now - (int64_t)back * 86400, now + (int64_t)ahead * 86400};
-  struct sc_listing *l = sc_listing_new();
+  struct sc_sync_target t;
+  if (load_target(pool, cl->name, &t, err)) return -1;
+  struct sc_apply_sink s;
+  sc_apply_sink_init_pool(&s, pool, &t);
   struct keeper k = {pool, o, cl};
-  sc_listing_on_progress(l, keep_lease, &k);
+  s.each = keep_lease;
+  s.each_arg = &k;
+  if (full) s.seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   struct sc_plugin_call call;
   sc_plugin_call_init(inst, &call, "sync", 0);
   int32_t code = inst->plugin->desc.list_events(inst->state, &call.ctx, &w, full ? NULL : cl->cursor,
-                                                sc_listing_sink(l), &call.res);
+                                                &s.sink, &call.res);
   sc_plugin_instance_record(inst, &call.res);
   *res = call.res;
   res->code = code;
-  if (code == SIDECAL_OK && !cl->lost && apply_listing(pool, o, cl, full, &w, l, t0, rep, err))
+  if (s.rc) {
+    *err = s.err;
     code = -1;
-  sc_listing_free(l);
+  }
+  if (code == SIDECAL_OK && !cl->lost && finish(pool, o, cl, full, &w, &s, t0, rep, err)) code = -1;
+  if (s.seen) g_hash_table_destroy(s.seen);
   return code;
 }
 

@@ -16,19 +16,23 @@
 **   external ids (core/sync_apply.h).
 ** - A full sync of a staff calendar also removes external busy times in the
 **   window that the provider no longer reports.
-** - The changes, the new cursor, next_sync_at = now + interval and the
-**   instance's health (sync_status: last sync, duration, errors) commit in
-**   one transaction; on failure nothing is applied, the error is counted
-**   and the next attempt is due after the connector's retry_after or
-**   interval / 5. UNAUTHORIZED → refresh (core/sync_auth.h) and one more
-**   try; a failed refresh → NEEDS_REAUTH.
+** - Each change the connector reports is applied at once, in a short
+**   transaction of its own (core/sync_sink.h); the connector lists holding
+**   no pool connection or transaction. When the listing succeeds, the
+**   sweep, the new cursor, next_sync_at = now + interval and the instance's
+**   health (sync_status: last sync, duration, errors) commit in one
+**   transaction. On failure the cursor stays, the error is counted and the
+**   next attempt is due after the connector's retry_after or interval / 5
+**   (changes applied before the failure stay: each was the provider's
+**   state). UNAUTHORIZED → refresh (core/sync_auth.h) and one more try; a
+**   failed refresh → NEEDS_REAUTH.
 ** - An instance not running in this daemon's registry is left to others
 **   (lease released, due again after a minute).
-** - The connector lists holding no pool connection or transaction; while it
-**   keeps reporting, the lease is renewed every third of its length. What
-**   it reported is applied only if the lease is still this holder's (the
-**   row locked until the commit); otherwise SC_SCHED_LOST, nothing applied.
-**   Holders must be unique per thread (the engine appends /s<N>).
+** - While the connector keeps reporting, the lease is renewed every third
+**   of its length; a listing that lost it is stopped. The sync is finished
+**   (sweep, cursor, health) only if the lease is still this holder's (the
+**   row locked until the commit); otherwise SC_SCHED_LOST. Holders must be
+**   unique per thread (the engine appends /s<N>).
 */
 #ifndef SC_SYNC_SCHEDULER_H
 #define SC_SYNC_SCHEDULER_H

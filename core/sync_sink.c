@@ -6,20 +6,36 @@
 #include <stdio.h>
 #include <string.h>
 
+static const struct sc_tenant platform = {.org_id = "", .platform_admin = 1};
+
+/* One change: in the caller's transaction, or in a short one of its own. */
+static int32_t apply(struct sc_apply_sink *s, const struct sidecal_event *ev, const char *deleted) {
+  PGconn *c = s->conn ? s->conn : sc_db_acquire(s->pool);
+  int rc = s->conn ? SC_OK : sc_db_begin(c, &platform, &s->err);
+  if (!rc)
+    rc = ev ? sc_sync_apply_event(c, s->target, ev, &s->counts, &s->err)
+            : sc_sync_apply_deleted(c, s->target, deleted, &s->counts, &s->err);
+  if (!s->conn) {
+    if (!rc) rc = sc_db_commit(c, &s->err);
+    else sc_db_rollback(c);
+    sc_db_release(s->pool, c);
+  }
+  s->rc = rc;
+  return rc || (s->each && s->each(s->each_arg));
+}
+
 static int32_t on_event(const struct sidecal_sink *sink, const struct sidecal_event *ev) {
   struct sc_apply_sink *s = sink->host_data;
   if (s->rc) return 1;
   if (s->seen && ev->external_id) g_hash_table_add(s->seen, g_strdup(ev->external_id));
-  s->rc = sc_sync_apply_event(s->conn, s->target, ev, &s->counts, &s->err);
-  return s->rc != 0;
+  return apply(s, ev, NULL);
 }
 
 static int32_t on_deleted(const struct sidecal_sink *sink, const char *external_id) {
   struct sc_apply_sink *s = sink->host_data;
   if (s->rc) return 1;
   if (!external_id || !*external_id) return 0;
-  s->rc = sc_sync_apply_deleted(s->conn, s->target, external_id, &s->counts, &s->err);
-  return s->rc != 0;
+  return apply(s, NULL, external_id);
 }
 
 static void on_cursor(const struct sidecal_sink *sink, const char *cursor) {
@@ -41,4 +57,10 @@ void sc_apply_sink_init(struct sc_apply_sink *s, PGconn *conn, const struct sc_s
                                   .cursor = on_cursor, .busy = on_busy};
   s->conn = conn;
   s->target = t;
+}
+
+void sc_apply_sink_init_pool(struct sc_apply_sink *s, struct sc_db_pool *pool,
+                             const struct sc_sync_target *t) {
+  sc_apply_sink_init(s, NULL, t);
+  s->pool = pool;
 }

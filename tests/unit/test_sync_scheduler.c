@@ -367,7 +367,11 @@ static void test_sweep_spares_link_made_during_listing(void) {
 
 /* Stores busy time b3 for ann as an inbox worker would: the provider
 ** created it and its webhook arrived (its own connection and transaction). */
-static void apply_busy_webhook(struct fx *f, const char *ext_id, int64_t start) {
+/* Applies one change to an instance as an inbox worker would for a
+** webhook (its own connection and transaction): an event starting at
+** `start`, or with start 0 the deletion of ext_id. */
+static struct sc_sync_counts apply_webhook(struct fx *f, const char *instance, const char *ext_id,
+                                           int64_t start) {
   static const struct sc_tenant platform = {.org_id = "", .platform_admin = 1};
   PGconn *c = sc_db_acquire(f->pool);
   struct sc_error err;
@@ -375,11 +379,41 @@ static void apply_busy_webhook(struct fx *f, const char *ext_id, int64_t start) 
   struct sc_sync_counts n = {0};
   struct sidecal_event ev = {.struct_size = sizeof ev, .status = SIDECAL_EVENT_CONFIRMED,
                              .external_id = ext_id, .start_utc = start, .end_utc = start + 1800};
-  if (sc_db_begin(c, &platform, &err) || sc_sync_target_load(c, "acme.staff.ann.scripted", &t, &err) ||
-      sc_sync_apply_event(c, &t, &ev, &n, &err) || sc_db_commit(c, &err))
+  if (sc_db_begin(c, &platform, &err) || sc_sync_target_load(c, instance, &t, &err) ||
+      (start ? sc_sync_apply_event(c, &t, &ev, &n, &err) : sc_sync_apply_deleted(c, &t, ext_id, &n, &err)) ||
+      sc_db_commit(c, &err))
     g_error("apply: %s", err.message);
-  g_assert_cmpint(n.busy, ==, 1);
   sc_db_release(f->pool, c);
+  return n;
+}
+
+/* A long full listing of the location reads the provider (ev-1 there);
+** then ev-1 is deleted at the provider and its webhook applied (the
+** appointment cancelled, the link gone) while the listing is still
+** running. What the listing read must not come back afterwards as a new
+** import: changes are applied as they are read, not replayed later. */
+static void test_webhook_delete_during_listing_stays_deleted(void) {
+  struct fx f;
+  fx_init(&f);
+  const char *ids[] = {"ev-1"};
+  const int days[] = {2};
+  seed(f.state, ids, days, 1);
+  g_assert_cmpint(sync_once(&f).outcome, ==, SC_SCHED_SYNCED);
+  assert_q(&f, "SELECT count(*) FROM appointments WHERE status <> 'CANCELLED'", "1");
+  make_full_sync_due(&f);
+  control(&f, "{\"list\": [\"delay_after:1500\"]}");
+  int lists = calls(&f, "list");
+  GThread *th = g_thread_new("sync", sync_in_thread, &f);
+  for (int i = 0; i < 400 && calls(&f, "list") == lists; i++) g_usleep(10 * 1000);
+  g_assert_cmpint(calls(&f, "list"), ==, lists + 1);  /* the listing has read the provider */
+  seed(f.state, NULL, NULL, 0);                       /* deleted there */
+  g_assert_cmpint(apply_webhook(&f, "acme.miami.scripted", "ev-1", 0).cancelled, ==, 1);
+  struct sc_sched_report *r = g_thread_join(th);
+  g_assert_cmpint(r->outcome, ==, SC_SCHED_SYNCED);
+  assert_q(&f, "SELECT string_agg(status::text, ',') FROM appointments", "CANCELLED");
+  assert_q(&f, "SELECT count(*) FROM appointment_links", "0");
+  g_free(r);
+  fx_free(&f);
 }
 
 /* The busy-time twin of the race above: a full listing of ann's calendar
@@ -400,7 +434,8 @@ static void test_busy_sweep_spares_time_written_during_listing(void) {
   for (int i = 0; i < 400 && calls_in(f.ann_state, "list") == lists; i++) g_usleep(10 * 1000);
   g_assert_cmpint(calls_in(f.ann_state, "list"), ==, lists + 1);  /* the listing has read the provider */
   seed(f.ann_state, later, later_days, 2);                         /* b3 created there */
-  apply_busy_webhook(&f, "b3", g_get_real_time() / 1000000 + 3 * 86400);
+  g_assert_cmpint(apply_webhook(&f, "acme.staff.ann.scripted", "b3", g_get_real_time() / 1000000 + 3 * 86400).busy,
+                  ==, 1);
   struct sc_sched_report *r = g_thread_join(th);
   g_assert_cmpint(r->outcome, ==, SC_SCHED_SYNCED);
   g_assert_cmpstr(r->instance, ==, "acme.staff.ann.scripted");
@@ -438,10 +473,10 @@ static gpointer sync_as_in_thread(gpointer arg) {
   return r;
 }
 
-/* A listing that outlives its lease is stale: the provider changed (b2
-** deleted, b3 added) and a second holder took the lapsed lease and synced
-** that. The first listing (b1, b2) must not be applied over it: it would
-** bring b2 back. */
+/* A listing that outlives its lease: the provider changed (b2 deleted, b3
+** added) and a second holder took the lapsed lease and synced that. The
+** first holder must not finish the sync (sweep, cursor, health) when its
+** listing ends: it reports the loss instead. */
 static void test_listing_that_lost_its_lease_is_not_applied(void) {
   struct fx f;
   fx_init_with(&f, SF_STAFF_CALENDAR);
@@ -570,6 +605,8 @@ int main(int argc, char **argv) {
                   test_sweep_spares_link_made_during_listing);
   g_test_add_func("/sync_scheduler/sweep_spares_appointment_whose_push_died",
                   test_sweep_spares_appointment_whose_push_died);
+  g_test_add_func("/sync_scheduler/webhook_delete_during_listing_stays_deleted",
+                  test_webhook_delete_during_listing_stays_deleted);
   g_test_add_func("/sync_scheduler/busy_sweep_spares_time_written_during_listing",
                   test_busy_sweep_spares_time_written_during_listing);
   g_test_add_func("/sync_scheduler/listing_that_lost_its_lease_is_not_applied",
