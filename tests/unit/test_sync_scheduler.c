@@ -328,6 +328,19 @@ static gpointer sync_in_thread(gpointer f) {
   return r;
 }
 
+/* Starts fn(arg) (a sync) in a thread with the next listing of the
+** provider at `state` answering 1.5 s late, and returns once that listing
+** has read the provider. */
+static GThread *slow_listing_started(const char *control, const char *state, GThreadFunc fn,
+                                     gpointer arg) {
+  control_file(control, "{\"list\": [\"delay_after:1500\"]}");
+  int lists = calls_in(state, "list");
+  GThread *th = g_thread_new("sync", fn, arg);
+  for (int i = 0; i < 400 && calls_in(state, "list") == lists; i++) g_usleep(10 * 1000);
+  g_assert_cmpint(calls_in(state, "list"), ==, lists + 1);
+  return th;
+}
+
 /* The race that cancelled fresh imports: a full listing reads the provider,
 ** an outbox worker then creates an event there and commits its link, and
 ** only then does the sweep look at the links. The new link is not the
@@ -340,11 +353,7 @@ static void test_sweep_spares_link_made_during_listing(void) {
   char *s1 = days_from_now(4);
   char *id = make_appt(&f, s1, 1);
   make_full_sync_due(&f);
-  control(&f, "{\"list\": [\"delay_after:1500\"]}");
-  int lists = calls(&f, "list");
-  GThread *th = g_thread_new("sync", sync_in_thread, &f);
-  for (int i = 0; i < 400 && calls(&f, "list") == lists; i++) g_usleep(10 * 1000);
-  g_assert_cmpint(calls(&f, "list"), ==, lists + 1);  /* the listing has read the provider */
+  GThread *th = slow_listing_started(f.control, f.state, sync_in_thread, &f);
   /* A slow listing pins no transaction (nor the vacuum horizon with it). */
   assert_q(&f, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
                " AND state LIKE 'idle in transaction%'", "0");
@@ -401,11 +410,7 @@ static void test_webhook_delete_during_listing_stays_deleted(void) {
   g_assert_cmpint(sync_once(&f).outcome, ==, SC_SCHED_SYNCED);
   assert_q(&f, "SELECT count(*) FROM appointments WHERE status <> 'CANCELLED'", "1");
   make_full_sync_due(&f);
-  control(&f, "{\"list\": [\"delay_after:1500\"]}");
-  int lists = calls(&f, "list");
-  GThread *th = g_thread_new("sync", sync_in_thread, &f);
-  for (int i = 0; i < 400 && calls(&f, "list") == lists; i++) g_usleep(10 * 1000);
-  g_assert_cmpint(calls(&f, "list"), ==, lists + 1);  /* the listing has read the provider */
+  GThread *th = slow_listing_started(f.control, f.state, sync_in_thread, &f);
   seed(f.state, NULL, NULL, 0);                       /* deleted there */
   g_assert_cmpint(apply_webhook(&f, "acme.miami.scripted", "ev-1", 0).cancelled, ==, 1);
   struct sc_sched_report *r = g_thread_join(th);
@@ -428,11 +433,7 @@ static void test_busy_sweep_spares_time_written_during_listing(void) {
   ann_synced_and_due(&f);
   /* b2 was deleted there meanwhile: the sweep must still remove it. */
   seed(f.ann_state, ids, days, 1);
-  control_file(f.ann_control, "{\"list\": [\"delay_after:1500\"]}");
-  int lists = calls_in(f.ann_state, "list");
-  GThread *th = g_thread_new("sync", sync_in_thread, &f);
-  for (int i = 0; i < 400 && calls_in(f.ann_state, "list") == lists; i++) g_usleep(10 * 1000);
-  g_assert_cmpint(calls_in(f.ann_state, "list"), ==, lists + 1);  /* the listing has read the provider */
+  GThread *th = slow_listing_started(f.ann_control, f.ann_state, sync_in_thread, &f);
   seed(f.ann_state, later, later_days, 2);                         /* b3 created there */
   g_assert_cmpint(apply_webhook(&f, "acme.staff.ann.scripted", "b3", g_get_real_time() / 1000000 + 3 * 86400).busy,
                   ==, 1);
@@ -481,11 +482,8 @@ static void test_listing_that_lost_its_lease_is_not_applied(void) {
   struct fx f;
   fx_init_with(&f, SF_STAFF_CALENDAR);
   ann_synced_and_due(&f);
-  control_file(f.ann_control, "{\"list\": [\"delay_after:1500\"]}");
-  int lists = calls_in(f.ann_state, "list");
   struct sync_job me = {&f, {.holder = "me", .interval_ms = 300000, .lease_ms = 300}};
-  GThread *th = g_thread_new("sync", sync_as_in_thread, &me);
-  for (int i = 0; i < 400 && calls_in(f.ann_state, "list") == lists; i++) g_usleep(10 * 1000);
+  GThread *th = slow_listing_started(f.ann_control, f.ann_state, sync_as_in_thread, &me);
   const char *ids[] = {"b1", "b3"};
   const int days[] = {1, 3};
   seed(f.ann_state, ids, days, 2);
