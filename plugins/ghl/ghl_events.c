@@ -61,7 +61,15 @@ int32_t ghl_fetch_contact(struct ghl *g, const struct sidecal_call_ctx *ctx, con
   struct sidecal_http_response resp;
   uint32_t status;
   int32_t rc = ghl_api_call(g, ctx, "GET", path, GHL_CONTACTS_VERSION, NULL, &resp, &status, res);
-  if (rc != SIDECAL_OK) return status == 404 ? sidecal_ok(res) : rc;  /* a deleted contact */
+  if (rc != SIDECAL_OK && status == 404) return sidecal_ok(res);  /* a deleted contact */
+  if (rc != SIDECAL_OK && status == 403) {
+    /* What an agency can act on: polling reads each appointment's client. */
+    char msg[SIDECAL_MESSAGE_MAX];
+    snprintf(msg, sizeof msg, "%.300s (the GHL app needs the contacts.readonly scope to read"
+             " a polled appointment's client)", res->message);
+    return sidecal_error(res, msg);
+  }
+  if (rc != SIDECAL_OK) return rc;
   json_object *answer = NULL, *c;
   rc = ghl_parse_body(&resp, path, &answer, res);
   ghl_host->http_response_free(&resp);

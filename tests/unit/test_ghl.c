@@ -528,6 +528,29 @@ static void test_list_contact_failure(void) {
   fx_free(&f);
 }
 
+/* A 403 on a contact (the app lacks the contacts scope) fails the listing
+** with what the agency must change, and is not retried as if temporary. */
+static void test_list_contact_forbidden(void) {
+  struct fx f;
+  fx_ready(&f, NULL);
+  ghl_fake_do(fake, "/_fake/seed", "{\"contacts\": [{\"id\":\"k1\",\"locationId\":\"loc-1\",\"name\":\"Kim\","
+                                   "\"email\":\"kim@example.com\"}]}");
+  seed("[{\"id\":\"f1\",\"locationId\":\"loc-1\",\"calendarId\":\"cal-1\",\"contactId\":\"k1\","
+       "\"startTime\":\"2026-12-01T10:00:00Z\",\"endTime\":\"2026-12-01T11:00:00Z\"}]");
+  ghl_fake_do(fake, "/_fake/faults", "[{\"match\":\"GET /contacts/k1\",\"status\":403,"
+                                     "\"message\":\"The token is not authorized for this scope.\"}]");
+  struct rec r;
+  rec_init(&r);
+  struct sidecal_result res;
+  g_assert_cmpint(list(&f, DEC1, DEC1 + 86400, &r, &res), ==, SIDECAL_ERROR);
+  g_assert_cmpstr(res.message, ==, "GHL GET /contacts/k1 answered 403: The token is not authorized for this"
+                                   " scope. (the GHL app needs the contacts.readonly scope to read a polled"
+                                   " appointment's client)");
+  g_assert_cmpuint(r.events->len, ==, 0);
+  rec_clear(&r);
+  fx_free(&f);
+}
+
 /* Contact reads share the location's budget: a listing that needs more
 ** requests than one window allows waits for slots instead of failing, and
 ** GHL never sees more than the budget in any window. */
@@ -1053,6 +1076,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/ghl/list_window", test_list_window);
   g_test_add_func("/ghl/list_contacts_once", test_list_contacts_once);
   g_test_add_func("/ghl/list_contact_failure", test_list_contact_failure);
+  g_test_add_func("/ghl/list_contact_forbidden", test_list_contact_forbidden);
   g_test_add_func("/ghl/list_contacts_in_budget", test_list_contacts_in_budget);
   g_test_add_func("/ghl/status_rows", test_status_rows);
   g_test_add_func("/ghl/create_with_contact", test_create_with_contact);

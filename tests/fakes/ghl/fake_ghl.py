@@ -24,7 +24,8 @@ Control endpoints live under /_fake/ (no auth, not counted):
   GET  /_fake/requests           the request log [{method,path,t_ms,status}]
   POST /_fake/config  {...}      merge into the config (see CONFIG below)
   POST /_fake/faults  [{...}]    append faults: {match:"POST /calendars/...",
-                                 status:500|429|503, retry_after:"2"|null,
+                                 status:500|429|503|403, retry_after:"2"|null,
+                                 message:"..." (else a default for the status),
                                  after_write:bool, count:1}
   POST /_fake/seed    {appointments:[...], contacts:[...]}  insert as stored
   POST /_fake/expire             expire the current access token now
@@ -283,7 +284,7 @@ def fault_reply(fault, rh):
     if fault.get("retry_after") is not None:
         h["Retry-After"] = str(fault["retry_after"])
     st = fault["status"]
-    msg = "Too many requests" if st == 429 else "Internal server error"
+    msg = fault.get("message") or ("Too many requests" if st == 429 else "Internal server error")
     return Reply(st, {"statusCode": st, "message": msg}, h)
 
 
