@@ -1,8 +1,10 @@
 /*
 ** sidecalctl sync-status: every active connector instance with its sync
 ** health (HEALTHY / DEGRADED / FAILING / NEEDS_REAUTH), last sync, error
-** count, last error, and its queued and dead outbox jobs, so an instance
-** whose credentials fail is visible from the command line too.
+** count, last error, its queued and dead outbox jobs, when it is next due
+** and which daemon thread is syncing it right now (a held, unexpired
+** lease), so an instance whose credentials fail, or whose sync is stuck,
+** is visible from the command line too.
 */
 #include <stdio.h>
 #include <string.h>
@@ -40,9 +42,12 @@ int sc_cmd_sync_status(int argc, char **argv) {
         "   AND j.instance_id = ci.id AND j.state IN ('pending', 'running')),"
         " (SELECT count(*) FROM sync_jobs j WHERE j.organization_id = ci.organization_id"
         "   AND j.instance_id = ci.id AND j.state = 'dead'),"
+        " coalesce(sc_utc(l.next_sync_at), '-'),"
+        " CASE WHEN l.holder IS NOT NULL AND l.expires_at > now() THEN l.holder ELSE '-' END,"
         " coalesce(ss.last_error, '-')"
         " FROM connector_instances ci LEFT JOIN sync_status ss"
         "  ON ss.organization_id = ci.organization_id AND ss.instance_id = ci.id"
+        " LEFT JOIN sync_leases l ON l.organization_id = ci.organization_id AND l.instance_id = ci.id"
         " WHERE ci.active ORDER BY ci.name", 0, NULL, &r, &err);
   if (!rc) rc = sc_db_commit(c, &err);
   else sc_db_rollback(c);
@@ -53,11 +58,11 @@ int sc_cmd_sync_status(int argc, char **argv) {
     PQclear(r);
     return 1;
   }
-  printf("INSTANCE  STATUS  LAST_SYNC  ERRORS  QUEUED  DEAD  LAST_ERROR\n");
-  for (int i = 0; i < PQntuples(r); i++)
-    printf("%s  %s  %s  %s  %s  %s  %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-           PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), PQgetvalue(r, i, 5),
-           PQgetvalue(r, i, 6));
+  printf("INSTANCE  STATUS  LAST_SYNC  ERRORS  QUEUED  DEAD  NEXT_SYNC  SYNCING  LAST_ERROR\n");
+  for (int i = 0; i < PQntuples(r); i++) {
+    for (int k = 0; k < 8; k++) printf("%s  ", PQgetvalue(r, i, k));
+    printf("%s\n", PQgetvalue(r, i, 8));
+  }
   PQclear(r);
   return 0;
 }

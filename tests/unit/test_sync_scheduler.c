@@ -127,6 +127,19 @@ static void test_leases(void) {
   fx_free(&f);
 }
 
+/* What `sidecalctl sync-status` prints for the fixture's database (g_free). */
+static char *sync_status_out(struct fx *f) {
+  char *bin = sc_test_build_path("core/sidecalctl");
+  const char *argv[] = {bin, "sync-status", NULL};
+  char **envp = g_environ_setenv(g_get_environ(), "SIDECAL_DATABASE_URL", f->db.url, TRUE);
+  char *out = NULL;
+  int st = -1;
+  g_assert_true(g_spawn_sync(NULL, (char **)argv, envp, 0, NULL, NULL, &out, NULL, &st, NULL));
+  g_assert_cmpint(st, ==, 0);
+  g_strfreev(envp), g_free(bin);
+  return out;
+}
+
 static void test_failures_and_reauth(void) {
   struct fx f;
   fx_init(&f);
@@ -159,18 +172,14 @@ static void test_failures_and_reauth(void) {
   make_sync_due(&f);
   g_assert_cmpint(sync_once(&f).outcome, ==, SC_SCHED_FAILED);
   assert_q(&f, "SELECT status FROM sync_status", "NEEDS_REAUTH");
-  /* sidecalctl shows it. */
-  char *bin = sc_test_build_path("core/sidecalctl");
-  const char *argv[] = {bin, "sync-status", NULL};
-  char **envp = g_environ_setenv(g_get_environ(), "SIDECAL_DATABASE_URL", f.db.url, TRUE);
-  char *out = NULL;
-  int st = -1;
-  g_assert_true(g_spawn_sync(NULL, (char **)argv, envp, 0, NULL, NULL, &out, NULL, &st, NULL));
-  g_assert_cmpint(st, ==, 0);
-  g_assert_nonnull(strstr(out, "INSTANCE  STATUS  LAST_SYNC  ERRORS  QUEUED  DEAD  LAST_ERROR\n"
+  /* sidecalctl shows it, and when the next try is due; nobody syncs it now. */
+  char *out = sync_status_out(&f);
+  g_assert_nonnull(strstr(out, "INSTANCE  STATUS  LAST_SYNC  ERRORS  QUEUED  DEAD  NEXT_SYNC  SYNCING  LAST_ERROR\n"
                                "acme.miami.scripted  NEEDS_REAUTH  "));
-  g_assert_nonnull(strstr(out, "  0  0  HTTP 500 from provider\n"));
-  g_free(out), g_strfreev(envp), g_free(bin);
+  char *next = q(&f, "SELECT sc_utc(next_sync_at) FROM sync_leases");
+  char *tail = g_strdup_printf("  0  0  %s  -  HTTP 500 from provider\n", next);
+  g_assert_nonnull(strstr(out, tail));
+  g_free(out), g_free(next), g_free(tail);
   fx_free(&f);
 }
 
@@ -526,6 +535,13 @@ static void test_long_listing_renews_its_lease(void) {
   }
   g_assert_cmpstr(holder, ==, "me");
   g_free(holder);
+  /* An operator sees who is syncing ann's calendar right now. */
+  char *out = sync_status_out(&f);
+  char *line = strstr(out, "acme.staff.ann.scripted  ");
+  g_assert_nonnull(line);
+  line[strcspn(line, "\n")] = '\0';
+  g_assert_nonnull(strstr(line, "  me  "));
+  g_free(out);
   int tries = 0;
   for (; tries < 11; tries++) {                      /* 11 x 100 ms: past the lease */
     g_usleep(100 * 1000);
