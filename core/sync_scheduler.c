@@ -47,21 +47,30 @@ struct claimed {
   int lost;         /* the lease lapsed and another holder took it */
 };
 
-/* Still ours? Renews the lease (and, with lock, keeps the row locked until
-** the caller's transaction ends, so no one can take it over meanwhile). */
-static int hold_lease(PGconn *c, const struct opts *o, struct claimed *cl, int lock,
-                      struct sc_error *err) {
+/* Extends this holder's lease; cl->lost when another holder has it. */
+static int renew_lease(PGconn *c, const struct opts *o, struct claimed *cl, struct sc_error *err) {
   char lease[24];
   snprintf(lease, sizeof lease, "%lld", (long long)o->lease_ms);
   const char *p[4] = {cl->org, cl->instance_id, o->holder, lease};
   PGresult *r;
-  int rc = lock ? sc_db_exec(c, "SELECT 1 FROM sync_leases WHERE organization_id = $1::uuid"
-                                " AND instance_id = $2::uuid AND holder = $3 FOR UPDATE", 3, p, &r, err)
-                : sc_db_exec(c, "UPDATE sync_leases SET expires_at = now() + $4::bigint * interval '1 millisecond'"
-                                " WHERE organization_id = $1::uuid AND instance_id = $2::uuid AND holder = $3",
-                             4, p, &r, err);
+  int rc = sc_db_exec(c, "UPDATE sync_leases SET expires_at = now() + $4::bigint * interval '1 millisecond'"
+                         " WHERE organization_id = $1::uuid AND instance_id = $2::uuid AND holder = $3",
+                      4, p, &r, err);
   if (rc) return rc;
-  cl->lost = lock ? PQntuples(r) == 0 : atoi(PQcmdTuples(r)) == 0;
+  cl->lost = atoi(PQcmdTuples(r)) == 0;
+  PQclear(r);
+  return SC_OK;
+}
+
+/* Locks the lease row until the caller's transaction ends, so nobody can
+** take it over meanwhile; cl->lost when another holder has it. */
+static int lock_lease(PGconn *c, const struct opts *o, struct claimed *cl, struct sc_error *err) {
+  const char *p[3] = {cl->org, cl->instance_id, o->holder};
+  PGresult *r;
+  int rc = sc_db_exec(c, "SELECT 1 FROM sync_leases WHERE organization_id = $1::uuid"
+                         " AND instance_id = $2::uuid AND holder = $3 FOR UPDATE", 3, p, &r, err);
+  if (rc) return rc;
+  cl->lost = PQntuples(r) == 0;
   PQclear(r);
   return SC_OK;
 }
@@ -82,7 +91,7 @@ static int keep_lease(void *arg) {
   PGconn *c = sc_db_acquire(k->pool);
   struct sc_error err;
   int rc = sc_db_begin(c, &platform, &err);
-  if (!rc) rc = hold_lease(c, k->o, k->cl, 0, &err);
+  if (!rc) rc = renew_lease(c, k->o, k->cl, &err);
   if (!rc) rc = sc_db_commit(c, &err);
   else sc_db_rollback(c);
   sc_db_release(k->pool, c);
@@ -247,7 +256,7 @@ static int finish(struct sc_db_pool *pool, const struct opts *o, struct claimed 
                   struct sc_sched_report *rep, struct sc_error *err) {
   PGconn *c = sc_db_acquire(pool);
   int rc = sc_db_begin(c, &platform, err);
-  if (!rc) rc = hold_lease(c, o, cl, 1, err);
+  if (!rc) rc = lock_lease(c, o, cl, err);
   if (!rc && !cl->lost && s->seen)
     rc = *s->target->staff_id ? sweep(c, s->target, w, cl->since, s->seen, &rep->busy_swept, err)
                               : sweep_appointments(c, s->target, w, cl->since, s->seen, &s->counts, err);
