@@ -500,16 +500,21 @@ static void test_list_contacts_once(void) {
   fx_free(&f);
 }
 
+/* Contact k1 (Kim) and appointment f1 of hers on December 1st. */
+static void seed_kim_and_f1(void) {
+  ghl_fake_do(fake, "/_fake/seed", "{\"contacts\": [{\"id\":\"k1\",\"locationId\":\"loc-1\",\"name\":\"Kim\","
+                                   "\"email\":\"kim@example.com\"}]}");
+  seed("[{\"id\":\"f1\",\"locationId\":\"loc-1\",\"calendarId\":\"cal-1\",\"contactId\":\"k1\","
+       "\"startTime\":\"2026-12-01T10:00:00Z\",\"endTime\":\"2026-12-01T11:00:00Z\"}]");
+}
+
 /* A contact GHL cannot give now fails the whole listing with its retry
 ** semantics: a full listing that answered OK without every appointment
 ** (or without its client) would make the host sweep or mis-import. */
 static void test_list_contact_failure(void) {
   struct fx f;
   fx_ready(&f, NULL);
-  ghl_fake_do(fake, "/_fake/seed", "{\"contacts\": [{\"id\":\"k1\",\"locationId\":\"loc-1\",\"name\":\"Kim\","
-                                   "\"email\":\"kim@example.com\"}]}");
-  seed("[{\"id\":\"f1\",\"locationId\":\"loc-1\",\"calendarId\":\"cal-1\",\"contactId\":\"k1\","
-       "\"startTime\":\"2026-12-01T10:00:00Z\",\"endTime\":\"2026-12-01T11:00:00Z\"}]");
+  seed_kim_and_f1();
   ghl_fake_do(fake, "/_fake/faults", "[{\"match\":\"GET /contacts/k1\",\"status\":503},"
                                      " {\"match\":\"GET /contacts/k1\",\"status\":429,\"retry_after\":\"1\"}]");
   struct rec r;
@@ -533,10 +538,7 @@ static void test_list_contact_failure(void) {
 static void test_list_contact_forbidden(void) {
   struct fx f;
   fx_ready(&f, NULL);
-  ghl_fake_do(fake, "/_fake/seed", "{\"contacts\": [{\"id\":\"k1\",\"locationId\":\"loc-1\",\"name\":\"Kim\","
-                                   "\"email\":\"kim@example.com\"}]}");
-  seed("[{\"id\":\"f1\",\"locationId\":\"loc-1\",\"calendarId\":\"cal-1\",\"contactId\":\"k1\","
-       "\"startTime\":\"2026-12-01T10:00:00Z\",\"endTime\":\"2026-12-01T11:00:00Z\"}]");
+  seed_kim_and_f1();
   ghl_fake_do(fake, "/_fake/faults", "[{\"match\":\"GET /contacts/k1\",\"status\":403,"
                                      "\"message\":\"The token is not authorized for this scope.\"}]");
   struct rec r;
