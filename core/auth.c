@@ -242,8 +242,7 @@ static int write_usage(struct sc_auth *a, GArray *u, struct sc_error *err) {
         " FROM (SELECT id, max(t) AS t FROM unnest($1::uuid[], $2::bigint[]) u(id, t)"
         "       GROUP BY id) v"
         " WHERE k.id = v.id", 2, params, NULL, err);
-  if (!rc) rc = sc_db_commit(c, err);
-  else sc_db_rollback(c);
+  rc = sc_db_end(c, rc, err);
   sc_db_release(a->pool, c);
   g_string_free(ids, TRUE);
   g_string_free(times, TRUE);
@@ -417,8 +416,7 @@ static int org_lookup(struct sc_auth *a, const char *slug, char id[37],
   if (!rc)
     rc = sc_db_exec(c, "SELECT organization_id FROM organizations WHERE slug = $1",
                     1, params, &r, err);
-  if (!rc) rc = sc_db_commit(c, err);
-  else sc_db_rollback(c);
+  rc = sc_db_end(c, rc, err);
   sc_db_release(a->pool, c);
   if (rc) {
     PQclear(r);

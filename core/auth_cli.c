@@ -179,8 +179,7 @@ static int cmd_list(int argc, char **argv) {
         " WHERE $1 = '' OR o.slug = $1"
         " ORDER BY k.created_at, k.id", 1, p, &r, &err);
 #undef UTC
-  if (!rc) rc = sc_db_commit(c, &err);
-  else sc_db_rollback(c);
+  rc = sc_db_end(c, rc, &err);
   sc_db_release(pool, c);
   sc_db_pool_close(pool);
   if (rc) {

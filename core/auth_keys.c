@@ -210,8 +210,7 @@ int sc_auth_key_create(struct sc_db_pool *pool, const struct sc_key_spec *spec,
   }
   if (spec->role != SC_ROLE_PLATFORM_ADMIN) rc = resolve(c, spec, &ids, err);
   if (!rc) rc = insert_key(c, spec, &ids, expires, out, err);
-  if (!rc) rc = sc_db_commit(c, err);
-  else sc_db_rollback(c);
+  rc = sc_db_end(c, rc, err);
   sc_db_release(pool, c);
   if (rc) memset(out, 0, sizeof *out);
   return rc;
@@ -251,8 +250,7 @@ int sc_auth_key_revoke(struct sc_db_pool *pool, struct sc_auth *auth,
   /* Tells every daemon's listener to drop its cache; delivered at commit. */
   if (!rc && !done_before)
     rc = sc_db_exec(c, "SELECT pg_notify('" SC_AUTH_NOTIFY_CHANNEL "', $1)", 1, p, NULL, err);
-  if (!rc) rc = sc_db_commit(c, err);
-  else sc_db_rollback(c);
+  rc = sc_db_end(c, rc, err);
   sc_db_release(pool, c);
   if (!rc && auth) sc_auth_invalidate(auth);
   if (!rc && already) *already = done_before;

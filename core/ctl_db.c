@@ -70,8 +70,7 @@ int sc_cmd_rotate_master_key(int argc, char **argv) {
     struct sc_tenant admin = {.platform_admin = 1};
     rc = sc_db_begin(c, &admin, &err);
     if (!rc) rc = sc_secrets_reencrypt_all(c, kr, &rewritten, &err);
-    if (!rc) rc = sc_db_commit(c, &err);
-    else sc_db_rollback(c);
+    rc = sc_db_end(c, rc, &err);
     sc_db_release(pool, c);
   }
   sc_db_pool_close(pool);

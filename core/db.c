@@ -418,6 +418,12 @@ int sc_db_commit(PGconn *conn, struct sc_error *err) {
   return sc_db_run(conn, "COMMIT", err);
 }
 
+int sc_db_end(PGconn *conn, int rc, struct sc_error *err) {
+  if (!rc) return sc_db_commit(conn, err);
+  sc_db_rollback(conn);
+  return rc;
+}
+
 /* The two results are read apart: a failed notice must not report a
 ** commit that happened as failed (the caller would answer 500 for a
 ** booking that exists). */

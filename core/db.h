@@ -48,6 +48,9 @@ int sc_db_check_app_role(PGconn *conn, struct sc_error *err);
 int sc_db_begin(PGconn *conn, const struct sc_tenant *tenant,
                 struct sc_error *err);
 int sc_db_commit(PGconn *conn, struct sc_error *err);
+/* Ends the transaction the way rc says: COMMIT when rc is SC_OK (returning
+** COMMIT's result), else ROLLBACK (returning rc). */
+int sc_db_end(PGconn *conn, int rc, struct sc_error *err);
 /* COMMIT, then NOTIFY channel with payload in a transaction of its own, in
 ** one round trip. A notice sent inside a writing transaction makes its
 ** commit wait for every other notifying commit's WAL flush; sent after,

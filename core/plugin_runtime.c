@@ -94,8 +94,7 @@ static int secret_read(void *ud, const char *instance, const char *key, const ch
   int rc = admin_begin(c, err);
   if (!rc) rc = instance_ids(c, instance, org, id, err);
   if (!rc) rc = sc_secret_get(c, app->keyring, org, id, key, value, err);
-  if (!rc) rc = sc_db_commit(c, err);
-  else sc_db_rollback(c);
+  rc = sc_db_end(c, rc, err);
   sc_db_release(app->pool, c);
   if (rc != SC_ENOTFOUND) return rc;
   if (!ref)
@@ -112,8 +111,7 @@ static int secret_store(void *ud, const char *instance, const char *key, const c
   int rc = admin_begin(c, err);
   if (!rc) rc = instance_ids(c, instance, org, id, err);
   if (!rc) rc = sc_secret_put(c, app->keyring, org, id, key, value, err);
-  if (!rc) rc = sc_db_commit(c, err);
-  else sc_db_rollback(c);
+  rc = sc_db_end(c, rc, err);
   sc_db_release(app->pool, c);
   return rc;
 }
@@ -250,8 +248,7 @@ static void record_generation(struct sc_app *app, json_object *gen) {
   if (!rc) rc = record_daemon(c, rt, app->version, (uint64_t)json_object_get_int64(num), &err);
   if (!rc) rc = record_modules(c, rt->daemon_id, g, json_object_to_json_string(ps), &err);
   if (!rc) rc = record_instances(c, rt->daemon_id, g, json_object_to_json_string(is), &err);
-  if (!rc) rc = sc_db_commit(c, &err);
-  else sc_db_rollback(c);
+  rc = sc_db_end(c, rc, &err);
   sc_db_release(app->pool, c);
   if (rc) sc_log_error("event=plugins_record_failed error=\"%s\"", err.message);
 }
@@ -263,8 +260,7 @@ static void record_rejection(struct sc_app *app, const char *message) {
   int rc = status_begin(c, &err);
   if (!rc) rc = sc_db_exec(c, "UPDATE sidecal_daemons SET last_reload_at = now(),"
                               " last_reload_error = $2 WHERE daemon_id = $1", 2, p, NULL, &err);
-  if (!rc) rc = sc_db_commit(c, &err);
-  else sc_db_rollback(c);
+  rc = sc_db_end(c, rc, &err);
   sc_db_release(app->pool, c);
   if (rc) sc_log_error("event=plugins_record_failed error=\"%s\"", err.message);
 }
@@ -286,8 +282,7 @@ static void forget_dead_daemons(struct sc_app *app) {
     rc = sc_db_exec(c, "DELETE FROM sidecal_daemons WHERE daemon_id = $1", 1, d, NULL, &err);
   }
   PQclear(r);
-  if (!rc) rc = sc_db_commit(c, &err);
-  else sc_db_rollback(c);
+  rc = sc_db_end(c, rc, &err);
   sc_db_release(app->pool, c);
   if (rc) sc_log_warn("event=plugins_cleanup_failed error=\"%s\"", err.message);
 }
@@ -298,8 +293,7 @@ static void forget_self(struct sc_app *app) {
   PGconn *c = sc_db_acquire(app->pool);
   int rc = admin_begin(c, &err);
   if (!rc) rc = sc_db_exec(c, "DELETE FROM sidecal_daemons WHERE daemon_id = $1", 1, p, NULL, &err);
-  if (!rc) rc = sc_db_commit(c, &err);
-  else sc_db_rollback(c);
+  rc = sc_db_end(c, rc, &err);
   sc_db_release(app->pool, c);
 }
 

@@ -140,8 +140,7 @@ static void record_caps(struct sc_sync_engine *e) {
     PGconn *c = sc_db_acquire(e->pool);
     int rc = sc_db_begin(c, &platform, &err);
     if (!rc) rc = sc_outbox_record_caps(c, g, &err);
-    if (!rc) rc = sc_db_commit(c, &err);
-    else sc_db_rollback(c);
+    rc = sc_db_end(c, rc, &err);
     sc_db_release(e->pool, c);
     if (rc) sc_log_error("event=record_caps_failed error=\"%s\"", err.message);
     else e->caps_generation = g->number;

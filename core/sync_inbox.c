@@ -134,8 +134,7 @@ static int store(struct sc_db_pool *pool, struct sc_ingest *ingest, const struct
     out->duplicate = known && !inserted;
   }
   PQclear(r);
-  if (!rc) rc = sc_db_commit(c, err);
-  else sc_db_rollback(c);
+  rc = sc_db_end(c, rc, err);
   sc_db_release(pool, c);
   g_free(dedupe), g_free(hdrs), g_free(b64);
   return rc;
@@ -315,8 +314,7 @@ static int run(struct sc_db_pool *pool, struct sc_registry *reg, int max,
     for (int i = 0; !rc && i < *n; i++) rc = one(c, g, &rows[i], outcome, counts, err);
     sc_registry_release(g);
   }
-  if (!rc) rc = sc_db_commit(c, err);
-  else sc_db_rollback(c);
+  rc = sc_db_end(c, rc, err);
   sc_db_release(pool, c);
   for (int i = 0; i < *n; i++) row_free(&rows[i]);
   g_free(rows);

@@ -68,8 +68,7 @@ static void write_batch(struct sc_ingest *ig, struct waiter **w, int n) {
         " SELECT x.n, ci.n IS NOT NULL, EXISTS (SELECT 1 FROM ins"
         "   WHERE ins.instance_id = ci.id AND ins.dedupe_key = x.dedupe)"
         " FROM input x LEFT JOIN ci USING (n)", 1, p, &r, &err);
-  if (!rc) rc = sc_db_commit(c, &err);
-  else sc_db_rollback(c);
+  rc = sc_db_end(c, rc, &err);
   sc_db_release(ig->pool, c);
   free(json);
   pthread_mutex_lock(&ig->lock);

@@ -37,8 +37,7 @@ static int open_conn(struct sc_db_pool **pool, PGconn **c) {
 }
 
 static int close_conn(struct sc_db_pool *pool, PGconn *c, int rc, struct sc_error *err) {
-  if (!rc) rc = sc_db_commit(c, err);
-  else sc_db_rollback(c);
+  rc = sc_db_end(c, rc, err);
   sc_db_release(pool, c);
   sc_db_pool_close(pool);
   return rc;

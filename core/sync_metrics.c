@@ -41,8 +41,7 @@ char *sc_sync_metrics_text(struct sc_db_pool *pool) {
   PGresult *r = NULL;
   int rc = sc_db_begin(c, &platform, &err);
   if (!rc) rc = sc_db_exec(c, SQL, 0, NULL, &r, &err);
-  if (!rc) rc = sc_db_commit(c, &err);
-  else sc_db_rollback(c);
+  rc = sc_db_end(c, rc, &err);
   sc_db_release(pool, c);
   char *out = NULL;
   size_t len = 0;

@@ -440,12 +440,6 @@ static void run_job(struct sc_db_pool *pool, struct sc_registry *reg, const stru
 
 static int txn(PGconn *c, struct sc_error *err) { return sc_db_begin(c, &platform, err); }
 
-static int end_txn(PGconn *c, int rc, struct sc_error *err) {
-  if (!rc) return sc_db_commit(c, err);
-  sc_db_rollback(c);
-  return rc;
-}
-
 int sc_outbox_run_once(struct sc_db_pool *pool, struct sc_registry *reg,
                        const struct sc_outbox_options *opts,
                        enum sc_outbox_outcome *outcome, int64_t *job_id,
@@ -458,8 +452,8 @@ int sc_outbox_run_once(struct sc_db_pool *pool, struct sc_registry *reg,
   int found = 0;
   PGconn *c = sc_db_acquire(pool);
   int rc = txn(c, err);
-  if (!rc) rc = end_txn(c, claim(c, &o, &j, &found, err), err);
-  if (!rc && found && !(rc = txn(c, err))) rc = end_txn(c, load(c, &j, &t, err), err);
+  if (!rc) rc = sc_db_end(c, claim(c, &o, &j, &found, err), err);
+  if (!rc && found && !(rc = txn(c, err))) rc = sc_db_end(c, load(c, &j, &t, err), err);
   sc_db_release(pool, c);
   if (rc || !found) return rc;
   if (job_id) *job_id = j.id;
@@ -468,7 +462,7 @@ int sc_outbox_run_once(struct sc_db_pool *pool, struct sc_registry *reg,
   run_job(pool, reg, &j, &t, &p, &rf);
   c = sc_db_acquire(pool);
   rc = txn(c, err);
-  if (!rc) rc = end_txn(c, finish(c, &o, &j, &p, t.instance, &rf, outcome, err), err);
+  if (!rc) rc = sc_db_end(c, finish(c, &o, &j, &p, t.instance, &rf, outcome, err), err);
   sc_db_release(pool, c);
   static const char *const names[] = {"idle", "done", "retry", "dead", "lost_lease"};
   if (*outcome == SC_OUTBOX_DONE)

@@ -92,8 +92,7 @@ static int keep_lease(void *arg) {
   struct sc_error err;
   int rc = sc_db_begin(c, &platform, &err);
   if (!rc) rc = renew_lease(c, k->o, k->cl, &err);
-  if (!rc) rc = sc_db_commit(c, &err);
-  else sc_db_rollback(c);
+  rc = sc_db_end(c, rc, &err);
   sc_db_release(k->pool, c);
   if (rc) sc_log_warn("event=sync_lease_renew_failed instance=%s error=\"%s\"", k->cl->name, err.message);
   else k->cl->renewed_ms = now;
@@ -278,8 +277,7 @@ static int load_target(struct sc_db_pool *pool, const char *name, struct sc_sync
   PGconn *c = sc_db_acquire(pool);
   int rc = sc_db_begin(c, &platform, err);
   if (!rc) rc = sc_sync_target_load(c, name, t, err);
-  if (!rc) rc = sc_db_commit(c, err);
-  else sc_db_rollback(c);
+  rc = sc_db_end(c, rc, err);
   sc_db_release(pool, c);
   return rc;
 }
@@ -335,8 +333,7 @@ static void failed(struct sc_db_pool *pool, const struct opts *o, const struct c
   if (!rc) rc = sc_sync_health_record(c, cl->org, cl->instance_id,
                                       reauth ? SC_HEALTH_REAUTH : SC_HEALTH_FAILED, msg, -1, &err);
   if (!rc) rc = release(c, o, cl, delay, &err);
-  if (!rc) rc = sc_db_commit(c, &err);
-  else sc_db_rollback(c);
+  rc = sc_db_end(c, rc, &err);
   sc_db_release(pool, c);
   if (rc) sc_log_error("event=sync_record_failed instance=%s error=\"%s\"", cl->name, err.message);
   sc_log_warn("event=sync_failed instance=%s reauth=%d error=\"%s\"", cl->name, reauth, msg);
@@ -390,8 +387,7 @@ int sc_sched_run_once(struct sc_db_pool *pool, struct sc_registry *reg,
   PGconn *c = sc_db_acquire(pool);
   int rc = sc_db_begin(c, &platform, err);
   if (!rc) rc = claim(c, &o, &cl, &found, err);
-  if (!rc) rc = sc_db_commit(c, err);
-  else sc_db_rollback(c);
+  rc = sc_db_end(c, rc, err);
   sc_db_release(pool, c);
   if (rc || !found) return rc;
   snprintf(rep->instance, sizeof rep->instance, "%s", cl.name);
@@ -404,8 +400,7 @@ int sc_sched_run_once(struct sc_db_pool *pool, struct sc_registry *reg,
     c = sc_db_acquire(pool);
     rc = sc_db_begin(c, &platform, err);
     if (!rc) rc = release(c, &o, &cl, inst ? o.interval_ms : 60000, err);
-    if (!rc) rc = sc_db_commit(c, err);
-    else sc_db_rollback(c);
+    rc = sc_db_end(c, rc, err);
     sc_db_release(pool, c);
   }
   sc_registry_release(g);

@@ -16,8 +16,7 @@ static int32_t apply(struct sc_apply_sink *s, const struct sidecal_event *ev, co
     rc = ev ? sc_sync_apply_event(c, s->target, ev, &s->counts, &s->err)
             : sc_sync_apply_deleted(c, s->target, deleted, &s->counts, &s->err);
   if (!s->conn) {
-    if (!rc) rc = sc_db_commit(c, &s->err);
-    else sc_db_rollback(c);
+    rc = sc_db_end(c, rc, &s->err);
     sc_db_release(s->pool, c);
   }
   s->rc = rc;

@@ -49,8 +49,7 @@ int sc_cmd_sync_status(int argc, char **argv) {
         "  ON ss.organization_id = ci.organization_id AND ss.instance_id = ci.id"
         " LEFT JOIN sync_leases l ON l.organization_id = ci.organization_id AND l.instance_id = ci.id"
         " WHERE ci.active ORDER BY ci.name", 0, NULL, &r, &err);
-  if (!rc) rc = sc_db_commit(c, &err);
-  else sc_db_rollback(c);
+  rc = sc_db_end(c, rc, &err);
   sc_db_release(pool, c);
   sc_db_pool_close(pool);
   if (rc) {
